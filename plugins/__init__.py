@@ -1,0 +1,1 @@
+"""Plugins: one package per paper; each registers its components into the core registries."""

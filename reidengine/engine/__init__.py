@@ -1,0 +1,1 @@
+"""Engine: loops, hooks, optimizer constructors."""

@@ -1,0 +1,1 @@
+"""Evaluation: ReID metric (mAP, CMC, mINP), ranking, re-ranking."""
