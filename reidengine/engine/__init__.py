@@ -1,1 +1,3 @@
-"""Engine: loops, hooks, optimizer constructors."""
+"""Engine: evaluation loops over several test sets, hooks, optimizer constructors."""
+from . import hooks, runner  # noqa: F401
+from .runner import *  # noqa: F401,F403

@@ -1,0 +1,54 @@
+"""Shared set-up of ``tools/train.py`` and ``tools/test.py``: config loading and CPU/GPU DDP."""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--work-dir', help='directory for logs, checkpoints and results')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='job launcher (pytorch = torchrun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args) -> Config:
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file {args.config} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def setup_distributed(cfg: Config) -> None:
+    """Prepare distributed runs, including CPU-only ones.
+
+    MMEngine's launcher set-up calls ``torch.cuda.set_device`` and wraps the model with
+    ``device_ids=[LOCAL_RANK]``, both of which fail without a GPU. On a CPU-only machine we
+    initialise a gloo process group ourselves (MMEngine then skips its own initialisation) and
+    wrap with ``device_ids=None``.
+    """
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = '0'
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    env = dict(cfg.get('env_cfg') or {})
+    env['dist_cfg'] = dict(backend='gloo')
+    cfg.env_cfg = env

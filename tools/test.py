@@ -1,0 +1,50 @@
+"""Test a trained ReID model: ``python tools/test.py CONFIG CHECKPOINT``.
+
+The protocol comes from the config: its ``test_dataloader`` lists the target test sets
+(single-source: the other datasets; multi-source leave-one-out: the held-out one). Each set is
+evaluated (Market protocol: mAP, CMC, mINP) and a table is written to the work dir.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.runner import Runner
+
+from reidengine.apis.runner_utils import add_common_args, load_config, setup_distributed
+from reidengine.registry import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a ReID model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--flip', action='store_true', help='average with mirrored images')
+    parser.add_argument('--rerank', action='store_true', help='k-reciprocal re-ranking')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.flip:
+        cfg.model.setdefault('test_cfg', {})['flip'] = True
+    if args.rerank:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for ev in evaluators:
+            ev.setdefault('rerank', dict(k1=20, k2=6, lambda_value=0.3))
+    # test-only runs need no train/val state
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler', 'val_dataloader',
+                'val_cfg', 'val_evaluator'):
+        cfg[key] = None
+    setup_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,40 @@
+"""Train a ReID model from a config: ``python tools/train.py CONFIG [--work-dir] [--resume] ...``.
+
+After training, the configured test sets are evaluated (``--no-test`` skips it) and the results
+table is written to the work dir.
+"""
+import argparse
+
+from mmengine.runner import Runner
+
+from reidengine.apis.runner_utils import add_common_args, load_config, setup_distributed
+from reidengine.registry import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a ReID model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='resume from the latest checkpoint in the work dir, or from the given one')
+    parser.add_argument('--no-test', action='store_true', help='do not test after training')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(args)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    setup_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    if not args.no_test and cfg.get('test_dataloader') is not None:
+        runner.test()
+
+
+if __name__ == '__main__':
+    main()
