@@ -1,0 +1,12 @@
+"""PAT plugin: Part-Aware Transformer for generalizable person ReID (Ni et al., CVPR 2023).
+
+Importing it registers ``PATModel``, ``PATHead`` (MODELS), ``CrossIDSimilarityLoss``,
+``PartGuidedSelfDistillation`` (MODELS) and ``PATMemoryBankHook`` (HOOKS) in the core registries.
+Configs load it with ``custom_imports = dict(imports=['plugins.pat'], allow_failed_imports=False)``.
+"""
+from .hooks import PATMemoryBankHook
+from .losses import CrossIDSimilarityLoss, PartGuidedSelfDistillation
+from .models import PartAttentionMask, PartMemoryBank, PATHead, PATModel
+
+__all__ = ['PATModel', 'PATHead', 'PartAttentionMask', 'PartMemoryBank', 'CrossIDSimilarityLoss',
+           'PartGuidedSelfDistillation', 'PATMemoryBankHook']
