@@ -60,7 +60,8 @@ class BNNeckHead(nn.Module):
     def _check(self, feats: torch.Tensor) -> None:
         if not isinstance(feats, torch.Tensor) or feats.dim() != 2 \
                 or feats.shape[1] != self.in_channels:
-            shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
+            shape = (tuple(feats.shape) if isinstance(feats, torch.Tensor)
+                     else type(feats).__name__)
             raise ValueError(f'BNNeckHead: expected features of shape (B, {self.in_channels}) '
                              f'(pool the backbone output with a neck), got {shape}')
 
@@ -70,7 +71,7 @@ class BNNeckHead(nn.Module):
         return self.bnneck(feats) if self.test_feat == 'after_bn' else feats
 
     def loss(self, feats: torch.Tensor, data_samples: List[ReIDDataSample]) -> dict:
-        """``loss_cls``, ``loss_triplet`` (if configured) and the top-1 training accuracy ``acc``."""
+        """``loss_cls``, ``loss_triplet`` (if configured) and the top-1 train accuracy ``acc``."""
         self._check(feats)
         labels = stack_meta(data_samples, 'pid', device=feats.device)
         if labels.min() < 0 or labels.max() >= self.num_classes:

@@ -1,5 +1,5 @@
 """Cross entropy with label smoothing (Szegedy et al., CVPR 2016, sec. 7; Luo et al. 2019 "Bag of
-Tricks", eq. 2): q = (1 - eps) onehot(y) + eps / C, loss = -sum_c q_c log p_c, averaged over the batch.
+Tricks", eq. 2): q = (1 - eps) onehot(y) + eps / C, loss = -sum_c q_c log p_c, batch mean.
 
 Soft targets: a (B, C) float tensor is used as the target distribution as given (no smoothing), as
 needed for distillation with soft labels (e.g. PAT's part-guided self-distillation, eq. 8).

@@ -9,7 +9,7 @@ from reidengine.registry import MODELS
 
 @MODELS.register_module()
 class TokenSelect(nn.Module):
-    """(B, T, D) -> (B, D): the token at position ``index`` (0 = [CLS]; negative counts from the end)."""
+    """(B, T, D) -> (B, D): the token at ``index`` (0 = [CLS]; negative counts from the end)."""
 
     def __init__(self, index: int = 0):
         super().__init__()
