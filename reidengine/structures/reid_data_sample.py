@@ -11,18 +11,7 @@ from mmengine.structures import BaseDataElement
 
 
 class ReIDDataSample(BaseDataElement):
-
-    @property
-    def pid(self) -> int:
-        return self.metainfo['pid']
-
-    @property
-    def camid(self) -> int:
-        return self.metainfo['camid']
-
-    @property
-    def domain(self) -> int:
-        return self.metainfo.get('domain', 0)
+    """Meta fields are read as attributes (``sample.pid``); ``pred_feature`` is a data field."""
 
     @property
     def pred_feature(self) -> torch.Tensor:
