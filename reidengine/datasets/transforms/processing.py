@@ -1,0 +1,78 @@
+"""Geometric transforms of the ReID training recipe (BoT, Luo et al. 2019, Sec. 3: resize,
+flip, pad 10 + random crop; used unchanged by TransReID, PAT, FusionReID, MDPR).
+
+Sizes are written ``(H, W)`` here, e.g. ``size=(256, 128)``, the order ReID papers use;
+mmcv's own ``Resize`` takes ``scale=(W, H)``.
+"""
+from typing import Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform, Resize
+from mmcv.transforms.utils import cache_randomness
+
+from reidengine.registry import TRANSFORMS
+
+
+def _check_image(results: dict, owner: str) -> np.ndarray:
+    img = results.get('img')
+    if not isinstance(img, np.ndarray) or img.ndim != 3:
+        raise ValueError(f'{owner}: expected results["img"] to be an HxWxC numpy array '
+                         f'(image {results.get("img_path", "?")}), got '
+                         f'{type(img).__name__} {getattr(img, "shape", "")}')
+    return img
+
+
+@TRANSFORMS.register_module()
+class ReIDResize(Resize):
+    """Resize to a fixed ``size=(H, W)``, aspect ratio not kept (mmcv ``Resize`` underneath).
+
+    The defaults (PIL bicubic) match ``torchvision.transforms.Resize(size, interpolation=3)``
+    of the official TransReID / fast-reid / PAT pipelines; ``backend='cv2'`` is faster but
+    does not antialias when shrinking.
+    """
+
+    def __init__(self, size: Sequence[int], interpolation: str = 'bicubic',
+                 backend: str = 'pillow'):
+        if (not isinstance(size, Sequence) or len(size) != 2
+                or not all(isinstance(s, int) and s > 0 for s in size)):
+            raise ValueError(f'ReIDResize: size must be (H, W), two positive ints, got {size!r}')
+        self.size = tuple(size)
+        super().__init__(scale=(size[1], size[0]), keep_ratio=False, backend=backend,
+                         interpolation=interpolation)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(size={self.size}, '
+                f'interpolation={self.interpolation!r}, backend={self.backend!r})')
+
+
+@TRANSFORMS.register_module()
+class PadRandomCrop(BaseTransform):
+    """Zero-pad ``padding`` pixels on every side, then crop a random window of the input size.
+
+    The content moves by at most ``padding`` pixels in each direction; uncovered borders
+    take ``pad_val``. Same as ``T.Pad(padding)`` + ``T.RandomCrop(size)`` of BoT/TransReID.
+    """
+
+    def __init__(self, padding: int = 10, pad_val: int = 0):
+        if not isinstance(padding, int) or padding < 0:
+            raise ValueError(f'PadRandomCrop: padding must be an int >= 0, got {padding!r}')
+        self.padding = padding
+        self.pad_val = pad_val
+
+    @cache_randomness
+    def _offset(self) -> tuple:
+        """Top-left corner of the crop inside the padded image, each in [0, 2 * padding]."""
+        return tuple(int(v) for v in np.random.randint(0, 2 * self.padding + 1, size=2))
+
+    def transform(self, results: dict) -> dict:
+        img = _check_image(results, 'PadRandomCrop')
+        h, w = img.shape[:2]
+        top, left = self._offset()
+        p = self.padding
+        padded = np.pad(img, ((p, p), (p, p), (0, 0)), mode='constant',
+                        constant_values=self.pad_val)
+        results['img'] = np.ascontiguousarray(padded[top:top + h, left:left + w])
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(padding={self.padding}, pad_val={self.pad_val})'
