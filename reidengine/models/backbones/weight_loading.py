@@ -134,7 +134,8 @@ def load_pretrained(model: nn.Module,
                     logger=None,
                     source: Optional[str] = None,
                     resizers: Optional[Mapping[str, Resizer]] = None,
-                    expected_missing: Sequence[str] = ()) -> dict:
+                    expected_missing: Sequence[str] = (),
+                    require_all: bool = False) -> dict:
     """Copy ``state_dict`` into ``model`` (non-strict) and log a report.
 
     Args:
@@ -145,13 +146,15 @@ def load_pretrained(model: nn.Module,
         resizers: ``{key: fn(tensor, target_shape) -> tensor}`` for keys whose shape may legitimately
             differ (position embeddings); any other shape mismatch is an error.
         expected_missing: prefixes of model keys that are newly initialised by design (reported apart).
+        require_all: raise if any other model key is absent from the file (nothing is loaded then).
 
     Returns:
         ``dict(loaded=[...], resized={key: (old_shape, new_shape)}, missing=[...], unexpected=[...])``.
 
     Raises:
-        ValueError: no key of the file matches the model (wrong file), or a shape differs and cannot be
-            adapted; the message names the key, both shapes and the file.
+        ValueError: no key of the file matches the model (wrong file), a shape differs and cannot be
+            adapted (the message names the key, both shapes and the file), or ``require_all`` and keys
+            are missing.
     """
     source = source or '<state dict>'
     logger = logger or MMLogger.get_current_instance()
@@ -171,19 +174,27 @@ def load_pretrained(model: nn.Module,
                     f'{source}: key "{key}" has shape {tuple(value.shape)} in the file but '
                     f'{tuple(target.shape)} in {model_name}; the checkpoint is for another architecture '
                     '(embedding width, depth, patch size or number of heads) or another model')
-            new = resizers[key](value, target.shape)
+            try:
+                new = resizers[key](value, target.shape)
+            except ValueError as err:
+                raise ValueError(f'{source}: key "{key}" of shape {tuple(value.shape)} cannot be adapted to '
+                                 f'{tuple(target.shape)} in {model_name}: {err}') from err
             if new.shape != target.shape:
                 raise ValueError(f'{source}: key "{key}" of shape {tuple(value.shape)} was resized to '
                                  f'{tuple(new.shape)}, but {model_name} expects {tuple(target.shape)}')
             resized[key] = (tuple(value.shape), tuple(new.shape))
             value = new
         to_load[key] = value.to(dtype=target.dtype)
-    model.load_state_dict(to_load, strict=False)
-
     missing = [k for k in own if k not in to_load and not k.endswith('num_batches_tracked')]
     new_init = [k for k in missing if k.startswith(tuple(expected_missing))] if expected_missing else []
     missing = [k for k in missing if k not in new_init]
     unexpected = [k for k in state_dict if k not in own]
+    if require_all and missing:
+        raise ValueError(f'{source}: {len(missing)} weights of {model_name} are not in the file: '
+                         f'{preview_keys(missing)}; keys of the file it does not use: {preview_keys(unexpected)}. '
+                         'Is it the right file, format and architecture?')
+    model.load_state_dict(to_load, strict=False)
+
     lines = [f'Loaded {len(to_load)} tensors from {source} into {model_name}.']
     if resized:
         lines.append('  resized: ' + ', '.join(f'{k} {old} -> {new}' for k, (old, new) in resized.items()))
