@@ -5,7 +5,7 @@ mmcv's generic transforms are registered here under their own names so that conf
 
     [dict(type='LoadReIDImage'), dict(type='ReIDResize', size=(256, 128)),
      dict(type='RandomFlip', prob=0.5), dict(type='PadRandomCrop', padding=10),
-     dict(type='RandomErasing', p=0.5), dict(type='PackReIDInputs')]
+     dict(type='RandomErasing', prob=0.5), dict(type='PackReIDInputs')]
 """
 from mmcv.transforms import (CenterCrop, LoadImageFromFile, Normalize, Pad, RandomApply,
                              RandomChoice, RandomFlip, Resize)

@@ -1,7 +1,7 @@
 """Rectangle augmentations: Random Erasing (Zhong et al., AAAI 2020, Alg. 1) and Local
 Grayscale Transformation (LGT, Gong et al., arXiv:2101.08533, Sec. 3.2; used by PAT).
 
-Both draw one rectangle the same way (Alg. 1 of Zhong et al.): with probability ``p``, try up
+Both draw one rectangle the same way (Alg. 1 of Zhong et al.): with probability ``prob``, try up
 to ``max_attempts`` times an area ``S_e ~ U(sl, sh) * H * W`` and an aspect ratio
 ``r_e = H_e / W_e ~ U(r1, 1 / r1)``; the first rectangle that fits is used, otherwise the
 image is left unchanged. Images are HxWx3 uint8 BGR; colour statistics are given in RGB
@@ -21,10 +21,10 @@ from reidengine.registry import TRANSFORMS
 from .processing import _check_image
 
 
-def _check_args(owner: str, p: float, area_range: Sequence[float], min_aspect: float,
+def _check_args(owner: str, prob: float, area_range: Sequence[float], min_aspect: float,
                 max_attempts: int) -> None:
-    if not 0 <= p <= 1:
-        raise ValueError(f'{owner}: p must be in [0, 1], got {p!r}')
+    if not 0 <= prob <= 1:
+        raise ValueError(f'{owner}: prob must be in [0, 1], got {prob!r}')
     if len(area_range) != 2 or not 0 < area_range[0] <= area_range[1] <= 1:
         raise ValueError(f'{owner}: area_range must be (sl, sh) with 0 < sl <= sh <= 1, '
                          f'got {area_range!r}')
@@ -69,10 +69,10 @@ def sample_rectangle(img_h: int, img_w: int, area_range: Sequence[float], min_as
 class _RectangleTransform(BaseTransform):
     """Shared drawing of the rectangle; subclasses fill it in ``_apply``."""
 
-    def __init__(self, p: float, area_range: Sequence[float], min_aspect: float,
+    def __init__(self, prob: float, area_range: Sequence[float], min_aspect: float,
                  max_attempts: int, log_aspect: bool = False, swap_side_bounds: bool = False):
-        _check_args(self.__class__.__name__, p, area_range, min_aspect, max_attempts)
-        self.p = p
+        _check_args(self.__class__.__name__, prob, area_range, min_aspect, max_attempts)
+        self.prob = prob
         self.area_range = tuple(area_range)
         self.min_aspect = min_aspect
         self.max_attempts = max_attempts
@@ -81,7 +81,7 @@ class _RectangleTransform(BaseTransform):
 
     @cache_randomness
     def _rectangle(self, img_h: int, img_w: int) -> Optional[Tuple[int, int, int, int]]:
-        if np.random.rand() >= self.p:
+        if np.random.rand() >= self.prob:
             return None
         return sample_rectangle(img_h, img_w, self.area_range, self.min_aspect,
                                 self.max_attempts, self.log_aspect, self.swap_side_bounds)
@@ -101,9 +101,8 @@ class _RectangleTransform(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(p={self.p}, area_range={self.area_range}, '
-                f'min_aspect={self.min_aspect}, max_attempts={self.max_attempts}, '
-                f'log_aspect={self.log_aspect}, swap_side_bounds={self.swap_side_bounds})')
+        return (f'{self.__class__.__name__}(prob={self.prob}, area_range={self.area_range}, '
+                f'min_aspect={self.min_aspect}, max_attempts={self.max_attempts}')
 
 
 @TRANSFORMS.register_module()
@@ -111,7 +110,7 @@ class RandomErasing(_RectangleTransform):
     """Random Erasing (Zhong et al. 2020, Alg. 1) on a uint8 BGR image.
 
     Args:
-        p: probability of erasing.
+        prob: probability of erasing.
         area_range: ``(sl, sh)``, erased area as a fraction of the image.
         min_aspect: ``r1``; the aspect ratio is drawn from ``(r1, 1 / r1)``.
         fill: ``'random'``: each pixel and channel uniform in [0, 255] (the paper);
@@ -127,12 +126,12 @@ class RandomErasing(_RectangleTransform):
 
     FILLS = ('random', 'mean', 'normal')
 
-    def __init__(self, p: float = 0.5, area_range: Sequence[float] = (0.02, 0.4),
+    def __init__(self, prob: float = 0.5, area_range: Sequence[float] = (0.02, 0.4),
                  min_aspect: float = 0.3, fill: str = 'random',
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  max_attempts: int = 100, log_aspect: bool = False):
-        super().__init__(p, area_range, min_aspect, max_attempts, log_aspect)
+        super().__init__(prob, area_range, min_aspect, max_attempts, log_aspect)
         if fill not in self.FILLS:
             raise ValueError(f'RandomErasing: fill must be one of {self.FILLS}, got {fill!r}')
         if len(mean) != 3 or len(std) != 3:
@@ -156,26 +155,26 @@ class RandomErasing(_RectangleTransform):
             img[region] = np.clip(np.round(values), 0, 255)
 
     def __repr__(self) -> str:
-        return (super().__repr__()[:-1] + f', fill={self.fill!r}, mean={self.mean}, '
-                f'std={self.std})')
+        return (super().__repr__() + f', log_aspect={self.log_aspect}, fill={self.fill!r}, '
+                f'mean={self.mean}, std={self.std})')
 
 
 @TRANSFORMS.register_module()
 class LocalGrayscale(_RectangleTransform):
-    """Local Grayscale Transformation (Gong et al., arXiv:2101.08533): with probability ``p``
+    """Local Grayscale Transformation (Gong et al., arXiv:2101.08533): with probability ``prob``
     a random rectangle is replaced by its grayscale (ITU-R 601 luma
     ``0.299 R + 0.587 G + 0.114 B``, the ``PIL convert('L')`` of the reference code) on all
     three channels; the rest of the image is untouched.
 
-    Defaults are the reference code's (p 0.2, area 0.02-0.4, r1 0.3, 100 attempts); PAT uses
-    p = 0.5. ``swap_side_bounds=True`` reproduces the reference code's swapped side bounds
+    Defaults are the reference code's (prob 0.2, area 0.02-0.4, r1 0.3, 100 attempts); PAT uses
+    prob = 0.5. ``swap_side_bounds=True`` reproduces the reference code's swapped side bounds
     (see :func:`sample_rectangle`), which PAT's published numbers were trained with.
     """
 
-    def __init__(self, p: float = 0.2, area_range: Sequence[float] = (0.02, 0.4),
+    def __init__(self, prob: float = 0.2, area_range: Sequence[float] = (0.02, 0.4),
                  min_aspect: float = 0.3, max_attempts: int = 100,
                  swap_side_bounds: bool = False):
-        super().__init__(p, area_range, min_aspect, max_attempts,
+        super().__init__(prob, area_range, min_aspect, max_attempts,
                          swap_side_bounds=swap_side_bounds)
 
     def _apply(self, img: np.ndarray, region: Tuple[slice, slice]) -> None:
@@ -183,3 +182,6 @@ class LocalGrayscale(_RectangleTransform):
             raise ValueError(f'LocalGrayscale: expected a 3-channel image, got shape {img.shape}')
         gray = cv2.cvtColor(np.ascontiguousarray(img[region]), cv2.COLOR_BGR2GRAY)
         img[region] = gray[..., None]
+
+    def __repr__(self) -> str:
+        return super().__repr__() + f', swap_side_bounds={self.swap_side_bounds})'

@@ -1,8 +1,8 @@
 """Random Patch (Zhou et al., "Learning Generalisable Omni-Scale Representations", TPAMI 2021,
-Sec. 4.1; fast-reid's ``RandomPatch``, used by MDPR with p = 0.5).
+Sec. 4.1; fast-reid's ``RandomPatch``, used by MDPR with prob 0.5).
 
 Every image gives one random patch to a pool (first-in first-out, ``pool_capacity``); once the
-pool holds ``min_sample_size`` patches, with probability ``p`` a patch drawn from the pool,
+pool holds ``min_sample_size`` patches, with probability ``prob`` a patch drawn from the pool,
 randomly mirrored and rotated, is pasted at a random position to simulate occlusion.
 The pool lives in the transform object, so each dataloader worker has its own.
 """
@@ -24,7 +24,7 @@ class RandomPatch(BaseTransform):
     """Paste a patch taken from earlier images (fast-reid defaults).
 
     Args:
-        p: probability of pasting, once the pool is warm.
+        prob: probability of pasting, once the pool is warm.
         pool_capacity: most patches kept (the oldest go first).
         min_sample_size: patches needed in the pool before anything is pasted.
         area_range: patch area as a fraction of the image it is cut from.
@@ -35,18 +35,18 @@ class RandomPatch(BaseTransform):
         max_attempts: tries to find a patch size that fits the image.
     """
 
-    def __init__(self, p: float = 0.5, pool_capacity: int = 50000, min_sample_size: int = 100,
+    def __init__(self, prob: float = 0.5, pool_capacity: int = 50000, min_sample_size: int = 100,
                  area_range: Sequence[float] = (0.01, 0.5), min_aspect: float = 0.1,
                  prob_flip: float = 0.5, prob_rotate: float = 0.5, max_rotation: int = 10,
                  max_attempts: int = 100):
-        _check_args('RandomPatch', p, area_range, min_aspect, max_attempts)
+        _check_args('RandomPatch', prob, area_range, min_aspect, max_attempts)
         for name, value in (('prob_flip', prob_flip), ('prob_rotate', prob_rotate)):
             if not 0 <= value <= 1:
                 raise ValueError(f'RandomPatch: {name} must be in [0, 1], got {value!r}')
         if pool_capacity < 1 or min_sample_size < 1:
             raise ValueError(f'RandomPatch: pool_capacity and min_sample_size must be >= 1, '
                              f'got {pool_capacity!r} and {min_sample_size!r}')
-        self.p = p
+        self.prob = prob
         self.pool_capacity = pool_capacity
         self.min_sample_size = min_sample_size
         self.area_range = tuple(area_range)
@@ -80,7 +80,7 @@ class RandomPatch(BaseTransform):
             top, left, h, w = rect
             self.pool.append(img[top:top + h, left:left + w].copy())
 
-        if len(self.pool) < self.min_sample_size or np.random.rand() >= self.p:
+        if len(self.pool) < self.min_sample_size or np.random.rand() >= self.prob:
             return results
 
         patch = self._augment_patch(self.pool[np.random.randint(len(self.pool))])
@@ -93,7 +93,7 @@ class RandomPatch(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(p={self.p}, pool_capacity={self.pool_capacity}, '
+        return (f'{self.__class__.__name__}(prob={self.prob}, pool_capacity={self.pool_capacity}, '
                 f'min_sample_size={self.min_sample_size}, area_range={self.area_range}, '
                 f'min_aspect={self.min_aspect}, prob_flip={self.prob_flip}, '
                 f'prob_rotate={self.prob_rotate}, max_rotation={self.max_rotation})')

@@ -44,7 +44,7 @@ def test_swap_side_bounds_bounds_height_by_image_width():
 def test_random_erasing_mean_fill_changes_exactly_a_rectangle():
     rng = np.random.default_rng(0)
     np.random.seed(0)
-    transform = RandomErasing(p=1.0, fill='mean', mean=(200.4, 150.6, 90.0))
+    transform = RandomErasing(prob=1.0, fill='mean', mean=(200.4, 150.6, 90.0))
     for _ in range(50):
         img = rng.integers(0, 60, (64, 32, 3), dtype=np.uint8)  # never equal to the fill
         out = transform(dict(img=img.copy()))['img']
@@ -57,7 +57,7 @@ def test_random_erasing_mean_fill_changes_exactly_a_rectangle():
 
 def test_random_erasing_random_fill_is_uniform_0_255():
     np.random.seed(3)
-    transform = RandomErasing(p=1.0, fill='random', area_range=(0.3, 0.4))
+    transform = RandomErasing(prob=1.0, fill='random', area_range=(0.3, 0.4))
     img = np.full((64, 32, 3), 7, dtype=np.uint8)
     out = transform(dict(img=img.copy()))['img']
     (top, left, h, w), changed = _changed_box(img, out)
@@ -68,7 +68,7 @@ def test_random_erasing_random_fill_is_uniform_0_255():
 
 def test_random_erasing_normal_fill_statistics_per_channel():
     np.random.seed(4)
-    transform = RandomErasing(p=1.0, fill='normal', area_range=(0.3, 0.4),
+    transform = RandomErasing(prob=1.0, fill='normal', area_range=(0.3, 0.4),
                               mean=(100., 150., 50.), std=(10., 20., 5.))
     img = np.zeros((128, 64, 3), dtype=np.uint8)
     out = transform(dict(img=img))['img']
@@ -79,7 +79,7 @@ def test_random_erasing_normal_fill_statistics_per_channel():
     np.testing.assert_allclose(region.std(0), [5, 20, 10], rtol=0.1)
 
 
-@pytest.mark.parametrize('transform', [RandomErasing(p=0.0), LocalGrayscale(p=0.0)])
+@pytest.mark.parametrize('transform', [RandomErasing(prob=0.0), LocalGrayscale(prob=0.0)])
 def test_probability_zero_changes_nothing(transform):
     rng = np.random.default_rng(5)
     for _ in range(30):
@@ -91,7 +91,7 @@ def test_probability_zero_changes_nothing(transform):
 def test_local_grayscale_turns_exactly_a_rectangle_gray():
     rng = np.random.default_rng(6)
     np.random.seed(6)
-    transform = LocalGrayscale(p=1.0)
+    transform = LocalGrayscale(prob=1.0)
     for _ in range(50):
         img = rng.integers(0, 256, (64, 32, 3), dtype=np.uint8)
         out = transform(dict(img=img.copy()))['img']
@@ -110,13 +110,13 @@ def test_input_is_not_modified_in_place():
     np.random.seed(7)
     img = np.random.randint(0, 256, (32, 16, 3)).astype(np.uint8)
     keep = img.copy()
-    RandomErasing(p=1.0)(dict(img=img))
-    LocalGrayscale(p=1.0)(dict(img=img))
+    RandomErasing(prob=1.0)(dict(img=img))
+    LocalGrayscale(prob=1.0)(dict(img=img))
     np.testing.assert_array_equal(img, keep)
 
 
 @pytest.mark.parametrize('kwargs,match', [
-    (dict(p=1.5), 'p must be'), (dict(area_range=(0.5, 0.1)), 'area_range'),
+    (dict(prob=1.5), 'prob must be'), (dict(area_range=(0.5, 0.1)), 'area_range'),
     (dict(min_aspect=2.0), 'min_aspect'), (dict(max_attempts=0), 'max_attempts'),
     (dict(fill='zeros'), 'fill must be'), (dict(mean=(1, 2)), 'mean and std')])
 def test_bad_arguments(kwargs, match):

@@ -60,9 +60,28 @@ def test_pad_random_crop_is_a_shift_of_at_most_padding():
     assert shifts == {(a, b) for a in range(-pad, pad + 1) for b in range(-pad, pad + 1)}
 
 
+def test_pad_random_crop_with_explicit_size():
+    img = _coordinate_image(8, 6)
+    np.random.seed(1)
+    corners = set()
+    for _ in range(200):
+        out = PadRandomCrop(padding=1, size=(9, 5))(dict(img=img.copy()))
+        assert out['img'].shape == (9, 5, 3) and out['img_shape'] == (9, 5)
+        padded = np.pad(img, ((1, 1), (1, 1), (0, 0)))
+        found = [(t, l) for t in range(2) for l in range(4)
+                 if np.array_equal(padded[t:t + 9, l:l + 5], out['img'])]
+        assert len(found) == 1  # a window of the padded image
+        corners.add(found[0])
+    assert corners == {(t, l) for t in range(2) for l in range(4)}
+
+
 def test_pad_random_crop_zero_padding_is_identity_and_bad_args():
     img = _coordinate_image(5, 4)
     np.testing.assert_array_equal(PadRandomCrop(padding=0)(dict(img=img))['img'], img)
+    with pytest.raises(ValueError, match=r'crop size \(8, 4\) exceeds the padded image'):
+        PadRandomCrop(padding=1, size=(8, 4))(dict(img=img, img_path='a.jpg'))
+    with pytest.raises(ValueError, match='size must be'):
+        PadRandomCrop(size=(256, ))
     with pytest.raises(ValueError, match='padding'):
         PadRandomCrop(padding=-1)
     with pytest.raises(ValueError, match='HxWxC numpy array'):

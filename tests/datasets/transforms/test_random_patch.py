@@ -31,7 +31,7 @@ def test_pastes_a_patch_of_an_earlier_image(prob_flip):
     for _ in range(20):
         source = rng.integers(0, 100, (24, 12, 3), dtype=np.uint8)  # distinct from target
         target = np.full((24, 12, 3), 200, dtype=np.uint8)
-        transform = RandomPatch(p=1.0, min_sample_size=1, prob_flip=prob_flip, prob_rotate=0.0)
+        transform = RandomPatch(prob=1.0, min_sample_size=1, prob_flip=prob_flip, prob_rotate=0.0)
         transform(dict(img=source))
         out = transform(dict(img=target.copy()))['img']
         window = _pasted(target, out)
@@ -46,8 +46,8 @@ def test_pastes_a_patch_of_an_earlier_image(prob_flip):
 
 def test_nothing_pasted_below_min_sample_size_or_with_p_zero():
     rng = np.random.default_rng(1)
-    waiting = RandomPatch(p=1.0, min_sample_size=50)
-    never = RandomPatch(p=0.0, min_sample_size=1)
+    waiting = RandomPatch(prob=1.0, min_sample_size=50)
+    never = RandomPatch(prob=0.0, min_sample_size=1)
     for _ in range(40):
         img = rng.integers(0, 256, (24, 12, 3), dtype=np.uint8)
         for transform in (waiting, never):
@@ -56,7 +56,7 @@ def test_nothing_pasted_below_min_sample_size_or_with_p_zero():
 
 
 def test_pool_keeps_the_newest_patches():
-    transform = RandomPatch(p=0.0, pool_capacity=3)
+    transform = RandomPatch(prob=0.0, pool_capacity=3)
     for value in range(10):
         transform(dict(img=np.full((24, 12, 3), value, dtype=np.uint8)))
     assert [int(p[0, 0, 0]) for p in transform.pool] == [7, 8, 9]
@@ -64,7 +64,7 @@ def test_pool_keeps_the_newest_patches():
 
 def test_rotated_patch_keeps_its_size():
     np.random.seed(2)
-    transform = RandomPatch(p=1.0, min_sample_size=1, prob_rotate=1.0, max_rotation=10)
+    transform = RandomPatch(prob=1.0, min_sample_size=1, prob_rotate=1.0, max_rotation=10)
     patch = np.random.randint(1, 255, (9, 5, 3)).astype(np.uint8)
     assert transform._augment_patch(patch).shape == (9, 5, 3)
 

@@ -18,16 +18,16 @@ def _scope():
     (dict(type='LoadReIDImage'), T.LoadReIDImage),
     (dict(type='ReIDResize', size=(256, 128)), T.ReIDResize),
     (dict(type='PadRandomCrop', padding=10), T.PadRandomCrop),
-    (dict(type='RandomErasing', p=0.5), T.RandomErasing),
-    (dict(type='LocalGrayscale', p=0.5), T.LocalGrayscale),
-    (dict(type='RandomPatch', p=0.5), T.RandomPatch),
+    (dict(type='RandomErasing', prob=0.5), T.RandomErasing),
+    (dict(type='LocalGrayscale', prob=0.5), T.LocalGrayscale),
+    (dict(type='RandomPatch', prob=0.5), T.RandomPatch),
     (dict(type='PackReIDInputs'), T.PackReIDInputs),
     (dict(type='RandomFlip', prob=0.5), mmcv_transforms.RandomFlip),
     (dict(type='LoadImageFromFile'), mmcv_transforms.LoadImageFromFile),
     (dict(type='Resize', scale=(128, 256)), mmcv_transforms.Resize),
     (dict(type='Pad', size=(128, 256)), mmcv_transforms.Pad),
     (dict(type='Normalize', mean=(0, 0, 0), std=(1, 1, 1)), mmcv_transforms.Normalize),
-    (dict(type='RandomApply', transforms=[dict(type='LocalGrayscale', p=1.0)]),
+    (dict(type='RandomApply', transforms=[dict(type='LocalGrayscale', prob=1.0)]),
      mmcv_transforms.RandomApply),
 ])
 def test_built_from_config(cfg, cls):
@@ -47,8 +47,8 @@ def test_training_pipeline_end_to_end(tmp_path):
     pipeline = Compose([
         dict(type='LoadReIDImage'), dict(type='ReIDResize', size=(32, 16)),
         dict(type='RandomFlip', prob=0.5), dict(type='PadRandomCrop', padding=2),
-        dict(type='LocalGrayscale', p=0.5), dict(type='RandomErasing', p=0.5),
-        dict(type='RandomPatch', p=0.5, min_sample_size=1), dict(type='PackReIDInputs')])
+        dict(type='LocalGrayscale', prob=0.5), dict(type='RandomErasing', prob=0.5),
+        dict(type='RandomPatch', prob=0.5, min_sample_size=1), dict(type='PackReIDInputs')])
     out = pipeline(dict(img_path=path, pid=2, camid=0, domain=1, sample_idx=5))
     assert out['inputs'].shape == (3, 32, 16)
     assert out['data_samples'].metainfo == dict(pid=2, camid=0, domain=1, img_path=path,
