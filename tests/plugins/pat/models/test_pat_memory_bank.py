@@ -52,3 +52,35 @@ def test_state_dict_round_trip_restores_bank_and_flag():
     restored.resize(2)
     assert not restored.is_initialized and restored.features.abs().sum() == 0
     assert (restored.pids == -1).all()
+
+
+def _ddp_worker(rank, world_size, port, out):
+    import torch.distributed as torch_dist
+    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                                  world_size=world_size)
+    try:
+        bank = PartMemoryBank(num_parts=2, feat_dim=1, momentum=0.5, num_samples=4)
+        # each rank fills its own shard; the gather gives every rank all entries
+        shard = torch.tensor([rank, rank + 2])
+        bank.fill((10.0 * shard).view(2, 1, 1).expand(2, 2, 1), shard, shard + 100)
+        # each rank updates entry 1 with its own feature (4 on rank 0, 8 on rank 1)
+        bank.update(torch.full((1, 2, 1), 4.0 * (rank + 1)), torch.tensor([1]),
+                    torch.tensor([101]))
+        out[rank] = bank.features.clone()
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def test_distributed_fill_and_update_give_identical_full_banks():
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.start_processes(_ddp_worker, args=(2, port, out), nprocs=2, start_method='fork')
+    # filled: entry i = 10 i; then entry 1 updated by rank 0's 4 then rank 1's 8 (gather order):
+    # 10 -> 0.5*10 + 0.5*4 = 7 -> 0.5*7 + 0.5*8 = 7.5
+    expected = torch.tensor([0.0, 7.5, 20.0, 30.0]).view(1, 4, 1).expand(2, 4, 1)
+    assert torch.equal(out[0], expected) and torch.equal(out[1], expected)

@@ -1,0 +1,122 @@
+"""PATMemoryBankHook fills the bank from the training set (eq. 5, t = 0), indexed by sample_idx."""
+import gc
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import plugins.pat  # noqa: F401
+from plugins.pat.hooks import PATMemoryBankHook
+from reidengine.registry import DATASETS, HOOKS, MODELS, register_all_modules
+
+gc.freeze()  # mmengine's dataset serialisation runs gc.collect(): keep it fast
+
+IMG = (32, 16)  # 8 x 4 grid of 4x4 patches
+FILL_PIPELINE = [dict(type='LoadReIDImage'), dict(type='PackReIDInputs')]
+# a train pipeline that the fill pass must NOT use: it mirrors every image
+TRAIN_PIPELINE = [dict(type='LoadReIDImage'), dict(type='RandomFlip', prob=1.0),
+                  dict(type='PackReIDInputs')]
+
+
+def write_images(folder, names, seed):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for name in names:
+        cv2.imwrite(str(folder / name), rng.integers(0, 256, (*IMG, 3), dtype=np.uint8))
+
+
+@pytest.fixture()
+def train_sets(tmp_path):
+    market = ['0002_c1s1_000451_03.png', '0002_c2s1_000301_01.png', '0007_c3s3_075694_02.png',
+              '0011_c6s4_002202_01.png', '0011_c5s1_000001_00.png']
+    duke = ['0001_c2_f0046182.png', '0001_c5_f0051781.png', '0005_c8_f0000123.png']
+    write_images(tmp_path / 'market' / 'bounding_box_train', market, 0)
+    write_images(tmp_path / 'duke' / 'bounding_box_train', duke, 1)
+    return (dict(type='Market1501', data_root=str(tmp_path / 'market'), dataset_dir=''),
+            dict(type='DukeMTMCreID', data_root=str(tmp_path / 'duke'), dataset_dir=''))
+
+
+def build_model():
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='PATModel',
+        data_preprocessor=dict(type='ReIDDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+                               bgr_to_rgb=True),
+        backbone=dict(type='ViTReID', arch=dict(embed_dim=32, depth=1, num_heads=2),
+                      img_size=IMG, patch_size=4, stride_size=4, num_extra_tokens=3),
+        part_attention=dict(random_subregions=True),  # must be off in the (eval-mode) fill pass
+        head=dict(type='PATHead', in_channels=32, num_classes=5,
+                  csl_loss=dict(type='CrossIDSimilarityLoss', k=2))))
+
+
+def direct_part_features(model, path):
+    """The part tokens of one image, read and preprocessed without the dataset machinery."""
+    img = torch.from_numpy(cv2.imread(path)).permute(2, 0, 1).contiguous()
+    model.eval()
+    inputs = model.data_preprocessor(dict(inputs=[img]), False)['inputs']
+    return model.part_features(inputs)[0]  # (P, D)
+
+
+def fake_runner(model, dataset, iteration=0):
+    return SimpleNamespace(model=model, train_dataloader=SimpleNamespace(dataset=dataset),
+                           iter=iteration, seed=0)
+
+
+@pytest.mark.parametrize('multi_source', [False, True])
+def test_fill_writes_every_entry_in_dataset_order(train_sets, multi_source):
+    register_all_modules()
+    if multi_source:
+        dataset = DATASETS.build(dict(type='MultiSourceDataset', datasets=list(train_sets),
+                                      pipeline=TRAIN_PIPELINE))
+    else:
+        dataset = DATASETS.build(dict(train_sets[0], pipeline=TRAIN_PIPELINE))
+    model = build_model().train()
+    hook = HOOKS.build(dict(type='PATMemoryBankHook', fill_pipeline=FILL_PIPELINE, batch_size=3,
+                            num_workers=0))
+    hook.before_train(fake_runner(model, dataset))
+    bank = model.memory_bank
+    assert bank.is_initialized and bank.num_samples == len(dataset) == (8 if multi_source else 5)
+    assert model.training  # restored after the eval-mode pass
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        assert int(bank.pids[i]) == info['pid']
+        expected = direct_part_features(model, info['img_path'])
+        assert torch.allclose(bank.features[:, i], expected, atol=1e-5), i
+    model.train()
+
+
+def test_resumed_bank_is_kept_and_uninitialised_bank_is_filled(train_sets):
+    register_all_modules()
+    dataset = DATASETS.build(dict(train_sets[0], pipeline=TRAIN_PIPELINE))
+    model = build_model()
+    hook = PATMemoryBankHook(FILL_PIPELINE, batch_size=4, num_workers=0)
+    hook.before_train(fake_runner(model, dataset))
+    filled = model.memory_bank.features.clone()
+
+    # resumed at iteration 7 with an initialised bank of the right size: kept as it is
+    model.memory_bank.features.mul_(2)
+    hook.before_train(fake_runner(model, dataset, iteration=7))
+    assert torch.equal(model.memory_bank.features, 2 * filled)
+
+    # resumed from a checkpoint without a bank: filled
+    model.memory_bank.resize(len(dataset))
+    hook.before_train(fake_runner(model, dataset, iteration=7))
+    assert model.memory_bank.is_initialized
+    assert torch.allclose(model.memory_bank.features, filled, atol=1e-6)
+
+    # a new run (iteration 0) always refills, even with a bank loaded from a checkpoint
+    model.memory_bank.features.zero_()
+    hook.before_train(fake_runner(model, dataset))
+    assert torch.allclose(model.memory_bank.features, filled, atol=1e-6)
+
+
+def test_bad_model_or_pipeline_raises(train_sets):
+    register_all_modules()
+    with pytest.raises(ValueError, match='fill_pipeline is empty'):
+        PATMemoryBankHook([])
+    dataset = DATASETS.build(dict(train_sets[0], pipeline=TRAIN_PIPELINE))
+    hook = PATMemoryBankHook(FILL_PIPELINE, num_workers=0)
+    with pytest.raises(TypeError, match='expected a PATModel'):
+        hook.before_train(fake_runner(torch.nn.Linear(2, 2), dataset))
