@@ -30,6 +30,22 @@ def load_config(args) -> Config:
     return cfg
 
 
+def align_pk_batch_size(cfg: Config, world_size: int) -> None:
+    """Set the train dataloader's per-rank batch size from the PK sampler's global batch.
+
+    ``PKSampler.batch_size`` is the global P x K batch (the paper's 64 = 16 x 4) and each rank
+    yields ``batch_size // world_size`` samples per step, so the dataloader must batch that many.
+    """
+    loader = cfg.get('train_dataloader')
+    if not loader or 'PK' not in str(loader.get('sampler', {}).get('type', '')):
+        return
+    global_batch = loader['sampler'].get('batch_size', loader.get('batch_size'))
+    if global_batch % world_size:
+        raise ValueError(f'train_dataloader.sampler.batch_size={global_batch} is not divisible '
+                         f'by the number of processes ({world_size})')
+    loader['batch_size'] = global_batch // world_size
+
+
 def setup_distributed(cfg: Config) -> None:
     """Prepare distributed runs, including CPU-only ones.
 
@@ -40,6 +56,8 @@ def setup_distributed(cfg: Config) -> None:
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = '0'
+    world_size = int(os.environ.get('WORLD_SIZE', 1)) if cfg.launcher != 'none' else 1
+    align_pk_batch_size(cfg, world_size)
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     import torch.distributed as dist
