@@ -55,6 +55,11 @@ class PATHead(nn.Module):
                  triplet_loss: dict = dict(type='TripletLoss', margin=None, hard_mining=True),
                  csl_loss: dict = dict(type='CrossIDSimilarityLoss')):
         super().__init__()
+        if not isinstance(num_classes, int) or num_classes <= 0:
+            raise ValueError(f'PATHead: num_classes must be a positive int (the number of training '
+                             f'identities, model.head.num_classes), got {num_classes!r}')
+        if not isinstance(num_parts, int) or num_parts <= 0:
+            raise ValueError(f'PATHead: num_parts must be a positive int, got {num_parts!r}')
         self.num_parts = num_parts
         self.bnneck = MODELS.build(dict(bnneck, in_channels=in_channels))
         self.classifier = MODELS.build(dict(classifier, in_channels=in_channels,
