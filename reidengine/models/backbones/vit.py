@@ -56,11 +56,14 @@ def build_timm_vit(arch: Union[str, dict], defaults: Optional[dict] = None,
     if isinstance(arch, str):
         try:
             model = timm.create_model(arch, pretrained=False, **kwargs)
-        except RuntimeError as err:
-            raise ValueError(f'arch="{arch}" is not a timm model name ({err}); e.g. '
+        except (RuntimeError, TypeError) as err:  # unknown name / not a ViT (no img_size, patch_size...)
+            raise ValueError(f'arch="{arch}" is not a timm ViT model name ({err}); e.g. '
                              f'{", ".join(timm.list_models("vit_base_patch1*")[:6])}') from err
         if not isinstance(model, VisionTransformer):
             raise ValueError(f'arch="{arch}" builds a timm {type(model).__name__}, expected a VisionTransformer')
+        if model.cls_token is None or model.num_reg_tokens or model.no_embed_class:
+            raise ValueError(f'arch="{arch}": expected a ViT with a class token and position embeddings on every '
+                             'token, without register tokens (e.g. vit_base_patch16_224, vit_base_patch14_dinov2)')
         return model
     if not isinstance(arch, dict):
         raise TypeError(f'arch must be a timm model name or a dict, got {type(arch).__name__}')

@@ -210,8 +210,12 @@ def test_frozen_patch_embed_gets_no_gradient():
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match='unknown keys'):
         tiny_vit(arch=dict(embed_dim=32, depth=1, num_heads=2, width=3))
-    with pytest.raises(ValueError, match='not a timm model name'):
+    with pytest.raises(ValueError, match='not a timm ViT model name'):
         tiny_vit(arch='vit_nonexistent_patch16')
+    with pytest.raises(ValueError, match='not a timm ViT model name'):
+        tiny_vit(arch='resnet18')
+    with pytest.raises(ValueError, match='without register tokens'):
+        tiny_vit(arch='vit_small_patch14_reg4_dinov2', patch_size=14)
     with pytest.raises(ValueError, match='stride_size'):
         tiny_vit(stride_size=20)
     with pytest.raises(ValueError, match='extra_token_init'):
