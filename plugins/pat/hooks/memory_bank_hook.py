@@ -8,7 +8,7 @@ all-gathered, so every rank holds the whole bank.
 """
 import copy
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from mmengine.dataset import Compose
@@ -72,13 +72,17 @@ class PATMemoryBankHook(Hook):
             print_log(f'PAT memory bank: kept the resumed bank ({num_samples} entries)',
                       logger='current')
 
-    def build_fill_loader(self, dataset, seed: Optional[int] = None):
-        return Runner.build_dataloader(
+    def build_fill_loader(self, runner, dataset):
+        """In dataset order, sharded over ranks; with its own generator, so that the fill pass
+        leaves the global random state (and thus the training that follows) untouched."""
+        build = getattr(runner, 'build_dataloader', Runner.build_dataloader)
+        return build(
             dict(dataset=dataset_with_pipeline(dataset, self.fill_pipeline),
                  sampler=dict(type='DefaultSampler', shuffle=False),
                  batch_size=self.batch_size, num_workers=self.num_workers,
-                 collate_fn=dict(type='pseudo_collate')),
-            seed=seed)
+                 collate_fn=dict(type='pseudo_collate'),
+                 generator=torch.Generator().manual_seed(0)),
+            seed=getattr(runner, 'seed', None))
 
     def fill(self, runner) -> None:
         """One no-grad pass over the training set writing every bank entry."""
@@ -86,7 +90,7 @@ class PATMemoryBankHook(Hook):
         bank = model.memory_bank
         dataset = runner.train_dataloader.dataset
         bank.resize(len(dataset))
-        loader = self.build_fill_loader(dataset, seed=getattr(runner, 'seed', None))
+        loader = self.build_fill_loader(runner, dataset)
         start = time.time()
         was_training = model.training
         model.eval()

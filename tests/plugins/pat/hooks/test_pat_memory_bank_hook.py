@@ -75,7 +75,9 @@ def test_fill_writes_every_entry_in_dataset_order(train_sets, multi_source):
     model = build_model().train()
     hook = HOOKS.build(dict(type='PATMemoryBankHook', fill_pipeline=FILL_PIPELINE, batch_size=3,
                             num_workers=0))
+    rng_state = torch.get_rng_state()
     hook.before_train(fake_runner(model, dataset))
+    assert torch.equal(torch.get_rng_state(), rng_state)  # the fill leaves training's RNG alone
     bank = model.memory_bank
     assert bank.is_initialized and bank.num_samples == len(dataset) == (8 if multi_source else 5)
     assert model.training  # restored after the eval-mode pass
