@@ -43,6 +43,7 @@ class PATModel(ReIDModel):
                          data_preprocessor=data_preprocessor, test_cfg=test_cfg,
                          init_cfg=init_cfg)
         self.part_mask = PartAttentionMask(**(part_attention or {}))
+        self._fixed_masks = {}
         for name in ('grid_size', 'num_prefix_tokens'):
             if not hasattr(self.backbone, name):
                 raise TypeError(f'PATModel: backbone {type(self.backbone).__name__} has no '
@@ -62,9 +63,17 @@ class PATModel(ReIDModel):
         return self.head.memory_bank
 
     def attention_mask(self, device=None) -> torch.Tensor:
-        """The (T, T) part-aware mask; random sub-regions only in training mode (if enabled)."""
-        return self.part_mask(tuple(self.backbone.grid_size), training=self.training,
-                              device=device)
+        """The (T, T) part-aware mask; random sub-regions only in training mode (if enabled).
+
+        The fixed mask is built once per device; a random one at every call.
+        """
+        grid = tuple(self.backbone.grid_size)
+        if self.training and self.part_mask.random_subregions:
+            return self.part_mask(grid, training=True, device=device)
+        key = (grid, str(torch.device(device) if device is not None else 'cpu'))
+        if key not in self._fixed_masks:
+            self._fixed_masks[key] = self.part_mask(grid, training=False, device=device)
+        return self._fixed_masks[key]
 
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: Optional[List[ReIDDataSample]] = None) -> torch.Tensor:
