@@ -7,9 +7,7 @@ evaluated (Market protocol: mAP, CMC, mINP) and a table is written to the work d
 import argparse
 import os.path as osp
 
-from mmengine.runner import Runner
-
-from reidengine.apis.runner_utils import add_common_args, load_config, setup_distributed
+from reidengine.apis.runner_utils import add_common_args, build_runner, load_config, setup_distributed
 from reidengine.registry import register_all_modules
 
 
@@ -42,7 +40,7 @@ def main():
                 'val_cfg', 'val_evaluator'):
         cfg[key] = None
     setup_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.test()
 
 

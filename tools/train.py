@@ -5,9 +5,7 @@ table is written to the work dir.
 """
 import argparse
 
-from mmengine.runner import Runner
-
-from reidengine.apis.runner_utils import add_common_args, load_config, setup_distributed
+from reidengine.apis.runner_utils import add_common_args, build_runner, load_config, setup_distributed
 from reidengine.registry import register_all_modules
 
 
@@ -30,7 +28,7 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     setup_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     if not args.no_test and cfg.get('test_dataloader') is not None:
         runner.test()

@@ -1,12 +1,20 @@
 # Runtime shared by every experiment.
 default_scope = 'reidengine'
+# ReIDRunner: atomic weights-only checkpoints, exact resume, damaged-checkpoint skip
+# (docs/reliability.md); the tools build it through RUNNERS.
+runner_type = 'ReIDRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
+    checkpoint=dict(type='ReIDCheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # NaN / inf loss or gradient: 'raise' stops the run naming the last good checkpoint;
+    # 'skip' drops the optimizer step and counts it
+    nonfinite_loss=dict(type='NonFiniteLossHook', policy='raise', max_consecutive_skips=10),
+    # validation does not consume the training's random numbers (exact resume)
+    eval_rng=dict(type='EvalRNGIsolationHook'),
 )
 
 env_cfg = dict(

@@ -1,4 +1,4 @@
-"""Shared set-up of ``tools/train.py`` and ``tools/test.py``: config loading and CPU/GPU DDP."""
+"""Shared set-up of ``tools/train.py`` and ``tools/test.py``: config loading, runner, CPU/GPU DDP."""
 import argparse
 import os
 import os.path as osp
@@ -44,6 +44,15 @@ def align_pk_batch_size(cfg: Config, world_size: int) -> None:
         raise ValueError(f'train_dataloader.sampler.batch_size={global_batch} is not divisible '
                          f'by the number of processes ({world_size})')
     loader['batch_size'] = global_batch // world_size
+
+
+def build_runner(cfg: Config):
+    """The runner named by ``cfg.runner_type`` (``ReIDRunner`` in the base runtime), else MMEngine's."""
+    if cfg.get('runner_type') is None:
+        from mmengine.runner import Runner
+        return Runner.from_cfg(cfg)
+    from reidengine.registry import RUNNERS
+    return RUNNERS.build(cfg)
 
 
 def setup_distributed(cfg: Config) -> None:
