@@ -1,0 +1,64 @@
+"""Query-gallery distances used by ReID evaluation (Torchreid / FastReID conventions).
+
+``euclidean`` is the SQUARED Euclidean distance ``|q|^2 + |g|^2 - 2 q.g`` computed with one
+``addmm`` (the formula and operation order of Torchreid's ``compute_distance_matrix`` and
+FastReID's ``compute_euclidean_distance``, so that re-ranking, which squares its input as in
+Zhong et al. CVPR 2017, sees the same numbers). ``cosine`` is ``1 - cos(q, g)`` on L2-normalised
+features. Both are monotone in the true distance, so rankings do not depend on the choice.
+"""
+import torch
+import torch.nn.functional as F
+
+DISTANCE_METRICS = ('euclidean', 'cosine')
+
+
+def check_metric(metric: str) -> str:
+    if metric not in DISTANCE_METRICS:
+        raise ValueError(f'distance metric must be one of {DISTANCE_METRICS}, got {metric!r}')
+    return metric
+
+
+def check_features(feats: torch.Tensor, name: str) -> torch.Tensor:
+    """Return ``feats`` as a 2-D fp32 CPU tensor; reject other shapes and non-finite values."""
+    if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
+        raise ValueError(f'{name} must be a 2-D tensor (num_samples, dim), got '
+                         f'{type(feats).__name__} of shape {getattr(feats, "shape", None)}')
+    feats = feats.detach().to('cpu', torch.float32)
+    if not torch.isfinite(feats).all():
+        bad = (~torch.isfinite(feats)).any(1).nonzero()[:5, 0].tolist()
+        raise ValueError(f'{name} has NaN or infinite values (rows {bad}...)')
+    return feats.contiguous()
+
+
+def prepare_features(feats: torch.Tensor, metric: str, normalize: bool = False) -> torch.Tensor:
+    """L2-normalise rows for ``cosine`` (always) or when ``normalize`` is set."""
+    if check_metric(metric) == 'cosine' or normalize:
+        feats = F.normalize(feats, p=2, dim=1)
+    return feats
+
+
+def pairwise_distance(x: torch.Tensor, y: torch.Tensor, metric: str,
+                      x_sqnorm: torch.Tensor = None, y_sqnorm: torch.Tensor = None) -> torch.Tensor:
+    """Distances between every row of ``x`` (M, D) and of ``y`` (N, D) -> (M, N).
+
+    ``x``/``y`` must already be prepared (normalised for cosine). The squared norms can be passed
+    in to avoid recomputing them for every query chunk.
+    """
+    if metric == 'euclidean':
+        if x_sqnorm is None:
+            x_sqnorm = x.pow(2).sum(1)
+        if y_sqnorm is None:
+            y_sqnorm = y.pow(2).sum(1)
+        dist = x_sqnorm[:, None] + y_sqnorm[None, :]
+        return dist.addmm_(x, y.t(), beta=1, alpha=-2)
+    check_metric(metric)
+    dist = torch.mm(x, y.t())
+    return dist.neg_().add_(1.0)
+
+
+def paired_distance(x: torch.Tensor, y: torch.Tensor, metric: str) -> torch.Tensor:
+    """Distances between matching rows, ``x[i]`` and ``y[i]`` -> (M,), same formula as above."""
+    dot = (x * y).sum(1)
+    if metric == 'euclidean':
+        return x.pow(2).sum(1) + y.pow(2).sum(1) - 2 * dot
+    return 1.0 - dot

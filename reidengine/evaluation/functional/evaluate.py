@@ -1,0 +1,123 @@
+"""ReID evaluation from features or from a distance matrix (the protocol of ``rank.py``).
+
+Pipeline: drop junk gallery items -> optional average query expansion -> prepare features ->
+distance blocks of ``chunk_size`` queries (plain or k-reciprocal re-ranked) -> accumulators
+(mAP / CMC / mINP, optional single-gallery-shot CMC and ROC). The full query x gallery matrix
+never exists: peak memory is a few blocks plus the re-ranking's sparse neighbour sets.
+"""
+from typing import Dict, Iterable, Optional, Sequence, Tuple
+
+import torch
+
+from .distance import check_features, check_metric, prepare_features
+from .query_expansion import average_query_expansion
+from .rank import RankAccumulator, distance_blocks, drop_junk, matrix_blocks
+from .rerank import KReciprocalReranker
+from .roc import RocAccumulator
+from .single_gallery_shot import SingleGalleryShotAccumulator
+
+RERANK_KEYS = ('k1', 'k2', 'lambda_value')
+AQE_KEYS = ('k', 'alpha')
+
+
+def _check_ids(name: str, values, length: int) -> torch.Tensor:
+    values = torch.as_tensor(values).long().reshape(-1)
+    if len(values) != length:
+        raise ValueError(f'{name} has {len(values)} entries, expected {length} (one per sample)')
+    return values
+
+
+def _check_options(name: str, options: Optional[dict], allowed: Sequence[str]) -> Optional[dict]:
+    if options is None or options is False:
+        return None
+    if options is True:
+        return {}
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise ValueError(f'unknown {name} option(s) {sorted(unknown)}; allowed: {list(allowed)}')
+    return dict(options)
+
+
+def evaluate_blocks(blocks: Iterable[Tuple[int, torch.Tensor]], q_pids, q_camids, g_pids,
+                    g_camids, ranks: Sequence[int] = (1, 5, 10),
+                    single_gallery_shot: Optional[dict] = None,
+                    roc: bool = False) -> Dict[str, float]:
+    """Metrics from (start_row, distance block) pairs covering all queries in order.
+
+    ``single_gallery_shot``: None, or dict(num_repeats=10, seed=0) to replace the CMC keys by
+    the CUHK03 single-gallery-shot CMC.
+    """
+    ids = (q_pids, q_camids, g_pids, g_camids)
+    rank = RankAccumulator(*ids, ranks=ranks)
+    accumulators = [rank]
+    if single_gallery_shot is not None:
+        accumulators.append(SingleGalleryShotAccumulator(*ids, ranks=ranks,
+                                                         **single_gallery_shot))
+    if roc:
+        accumulators.append(RocAccumulator(*ids))
+    for start, block in blocks:
+        for acc in accumulators:
+            acc.update(start, block)
+    out = {}
+    for acc in accumulators:
+        out.update(acc.summary())  # single-gallery-shot CMC overrides the multi-shot CMC
+    return out
+
+
+def evaluate_features(query: torch.Tensor, gallery: torch.Tensor, q_pids, q_camids, g_pids,
+                      g_camids, metric: str = 'euclidean', normalize_feat: bool = False,
+                      ranks: Sequence[int] = (1, 5, 10), rerank: Optional[dict] = None,
+                      aqe: Optional[dict] = None, single_gallery_shot: Optional[dict] = None,
+                      roc: bool = False, chunk_size: int = 256) -> Dict[str, float]:
+    """mAP, CMC@ranks (``R1``...), mINP, ``num_skipped_queries`` (+ ROC keys) from features.
+
+    Args:
+        rerank: None or dict(k1=20, k2=6, lambda_value=0.3) (k-reciprocal re-ranking).
+        aqe: None or dict(k=5, alpha=3.0) (alpha-weighted average query expansion).
+        single_gallery_shot: None or dict(num_repeats=10, seed=0).
+    """
+    check_metric(metric)
+    query = check_features(query, 'query features')
+    gallery = check_features(gallery, 'gallery features')
+    if query.shape[1] != gallery.shape[1]:
+        raise ValueError(f'query features have dim {query.shape[1]} but gallery features '
+                         f'{gallery.shape[1]}')
+    q_pids = _check_ids('query pids', q_pids, len(query))
+    q_camids = _check_ids('query camids', q_camids, len(query))
+    g_pids = _check_ids('gallery pids', g_pids, len(gallery))
+    g_camids = _check_ids('gallery camids', g_camids, len(gallery))
+    rerank = _check_options('rerank', rerank, RERANK_KEYS)
+    aqe = _check_options('aqe', aqe, AQE_KEYS)
+
+    gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
+    if aqe is not None:
+        query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size, **aqe)
+    query = prepare_features(query, metric, normalize_feat)
+    gallery = prepare_features(gallery, metric, normalize_feat)
+    if rerank is not None:
+        blocks = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
+                                     **rerank).blocks()
+    else:
+        blocks = distance_blocks(query, gallery, metric, chunk_size)
+    return evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, ranks,
+                           single_gallery_shot, roc)
+
+
+def evaluate_distmat(distmat: torch.Tensor, q_pids, q_camids, g_pids, g_camids,
+                     ranks: Sequence[int] = (1, 5, 10), single_gallery_shot: Optional[dict] = None,
+                     roc: bool = False, chunk_size: int = 256) -> Dict[str, float]:
+    """The same metrics from a precomputed (Q, G) distance matrix (junk columns dropped)."""
+    distmat = torch.as_tensor(distmat)
+    if distmat.dim() != 2:
+        raise ValueError(f'distmat must be 2-D (num_query, num_gallery), got {tuple(distmat.shape)}')
+    q_pids = _check_ids('query pids', q_pids, distmat.shape[0])
+    q_camids = _check_ids('query camids', q_camids, distmat.shape[0])
+    g_pids = _check_ids('gallery pids', g_pids, distmat.shape[1])
+    g_camids = _check_ids('gallery camids', g_camids, distmat.shape[1])
+    if torch.isnan(distmat).any():
+        raise ValueError('distmat has NaN values')
+    keep = g_pids != -1
+    if not bool(keep.all()):
+        distmat, g_pids, g_camids = distmat[:, keep], g_pids[keep], g_camids[keep]
+    return evaluate_blocks(matrix_blocks(distmat.float(), chunk_size), q_pids, q_camids, g_pids,
+                           g_camids, ranks, single_gallery_shot, roc)

@@ -1,0 +1,203 @@
+"""k-reciprocal re-ranking (Zhong et al., CVPR 2017, Sec. 3, Eqs. 4-14) with sparse neighbour sets.
+
+Same numbers as the classic implementation (Zhong et al.'s ``re_ranking``, as kept in Torchreid)
+on the same distances, but it never forms an (N x N) matrix (N = queries + gallery):
+
+* ``d`` = the evaluation distance (``distance.pairwise_distance``); the classic code uses
+  ``d**2`` divided by its row maximum ("original distance").
+* k-nearest neighbours N(p, k1+1) of every sample come from one blockwise pass over the N x N
+  distances (only the top ``k1 + 1`` and the row maximum are kept).
+* R(p, k1) = k-reciprocal neighbours (Eq. 4); R*(p, k1) adds R(q, round(k1/2)) of each q in
+  R(p, k1) that shares more than 2/3 of it (Eq. 6).
+* V_p (Eq. 7): weights exp(-d(p, g)) on R*(p), normalised to sum 1; local query expansion
+  (Eq. 11): mean of V over the k2 nearest neighbours.
+* Jaccard distance (Eq. 10): 1 - sum min(V_p, V_g) / sum max(V_p, V_g), with
+  sum max = 2 - sum min since every V sums to 1; final (Eq. 12):
+  (1 - lambda) * d_J + lambda * d.
+
+Memory: O(N (k1 + stored weights)) plus one (chunk x N) distance block at a time.
+"""
+from typing import Iterator, Tuple
+
+import torch
+
+from .distance import paired_distance, pairwise_distance
+
+
+class SparseRows:
+    """Row-compressed sparse matrix: row ``i`` holds ``cols[ptr[i]:ptr[i+1]]`` (ascending)."""
+
+    def __init__(self, rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, num_rows: int):
+        order = torch.argsort(rows * (int(cols.max()) + 1 if cols.numel() else 1) + cols)
+        self.cols, self.vals = cols[order], vals[order]
+        counts = torch.bincount(rows, minlength=num_rows)
+        self.ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        self.num_rows = num_rows
+
+    def row_ids(self) -> torch.Tensor:
+        return torch.repeat_interleave(torch.arange(self.num_rows), self.ptr.diff())
+
+    def slice_rows(self, start: int, end: int):
+        """(local row ids, cols, vals) of rows start..end-1."""
+        lo, hi = int(self.ptr[start]), int(self.ptr[end])
+        rows = torch.repeat_interleave(torch.arange(end - start), self.ptr[start:end + 1].diff())
+        return rows, self.cols[lo:hi], self.vals[lo:hi]
+
+
+def _expand_segments(ptr: torch.Tensor, keys: torch.Tensor):
+    """For each entry e with key k, list positions ptr[k] .. ptr[k+1]-1.
+
+    Returns (entry index of every listed position, the positions).
+    """
+    counts = ptr[keys + 1] - ptr[keys]
+    entry = torch.repeat_interleave(torch.arange(len(keys)), counts)
+    offsets = torch.arange(len(entry)) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+    return entry, ptr[keys][entry] + offsets
+
+
+class KReciprocalReranker:
+    """Re-ranked query-gallery distances, produced one block of query rows at a time.
+
+    Args:
+        query, gallery: prepared features (normalised for cosine), (Q, D) and (G, D).
+        metric: ``euclidean`` (squared) or ``cosine``; the distance that is re-ranked.
+        k1, k2, lambda_value: Zhong et al.'s parameters (paper: 20, 6, 0.3).
+        chunk_size: rows per distance block.
+    """
+
+    def __init__(self, query: torch.Tensor, gallery: torch.Tensor, metric: str = 'euclidean',
+                 k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256):
+        if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
+            raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
+        if not 0.0 <= lambda_value <= 1.0:
+            raise ValueError(f'rerank lambda_value must be in [0, 1], got {lambda_value}')
+        self.query, self.gallery, self.metric = query, gallery, metric
+        self.k1, self.k2, self.lambda_value, self.chunk_size = k1, k2, lambda_value, chunk_size
+        self.feats = torch.cat([query, gallery])
+        num = len(self.feats)
+        if num < k1 + 1:
+            raise ValueError(f'rerank with k1={k1} needs more than {k1} samples, got {num}')
+        self.sqnorm = self.feats.pow(2).sum(1) if metric == 'euclidean' else None
+        self.knn, self.row_max = self._neighbours()
+        weights = self._encode()
+        if k2 != 1:
+            weights = self._expand(weights)
+        self.weights = weights
+        self.gallery_cols = self._gallery_columns(weights)
+
+    # --- original distance: d**2 / row max --------------------------------------------------
+    def _original(self, start: int, end: int) -> torch.Tensor:
+        """Rows start..end-1 of d**2 to all samples."""
+        dist = pairwise_distance(self.feats[start:end], self.feats, self.metric,
+                                 None if self.sqnorm is None else self.sqnorm[start:end],
+                                 self.sqnorm)
+        return dist.mul_(dist)
+
+    def _neighbours(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        num = len(self.feats)
+        knn = torch.empty(num, self.k1 + 1, dtype=torch.long)
+        row_max = torch.empty(num)
+        for start in range(0, num, self.chunk_size):
+            end = min(start + self.chunk_size, num)
+            dist = self._original(start, end)
+            top = dist.amax(1).clamp_min_(torch.finfo(dist.dtype).tiny)
+            dist.div_(top[:, None])
+            knn[start:end] = dist.topk(self.k1 + 1, dim=1, largest=False, sorted=True).indices
+            row_max[start:end] = top
+        return knn, row_max
+
+    def _pair_original(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        out = torch.empty(len(rows))
+        step = 1 << 16
+        for s in range(0, len(rows), step):
+            r, c = rows[s:s + step], cols[s:s + step]
+            d = paired_distance(self.feats[r], self.feats[c], self.metric)
+            out[s:s + step] = d * d / self.row_max[r]
+        return out
+
+    # --- k-reciprocal sets and their weights (Eqs. 4-7) --------------------------------------
+    def _reciprocal(self, k: int, rows: slice) -> torch.Tensor:
+        """(n, k) bool: neighbour m of each row has that row among its own first k neighbours."""
+        near = self.knn[rows, :k]
+        back = self.knn[:, :k][near]  # (n, k, k)
+        own = torch.arange(len(self.knn))[rows]
+        return (back == own[:, None, None]).any(-1)
+
+    def _encode(self) -> SparseRows:
+        num, k_full = len(self.knn), self.k1 + 1
+        k_half = round(self.k1 / 2) + 1  # round half to even, like np.around
+        half_mask = torch.cat([self._reciprocal(k_half, slice(s, s + 4096))
+                               for s in range(0, num, 4096)])
+        half_sets = torch.where(half_mask, self.knn[:, :k_half], -1)  # R(q, k1/2), -1 = none
+        half_size = half_mask.sum(1)
+        rows_out, cols_out = [], []
+        for s in range(0, num, 4096):
+            rows = slice(s, min(s + 4096, num))
+            recip = torch.where(self._reciprocal(k_full, rows), self.knn[rows], -1)  # R(p, k1)
+            cand = recip.clamp_min(0)
+            cand_sets = half_sets[cand]  # (n, k_full, k_half)
+            shared = ((cand_sets[..., None] == recip[:, None, None, :]) &
+                      (cand_sets[..., None] >= 0)).any(-1).sum(-1)
+            take = (recip >= 0) & (shared.double() > 2.0 / 3 * half_size[cand].double())
+            extra = torch.where(take[..., None], cand_sets, -1).flatten(1)
+            members = torch.cat([recip, extra], 1).sort(1).values
+            first = torch.ones_like(members, dtype=torch.bool)
+            first[:, 1:] = members[:, 1:] != members[:, :-1]
+            keep = first & (members >= 0)
+            r, m = keep.nonzero(as_tuple=True)
+            rows_out.append(r + s)
+            cols_out.append(members[r, m])
+        rows, cols = torch.cat(rows_out), torch.cat(cols_out)
+        weight = torch.exp(-self._pair_original(rows, cols))
+        total = torch.zeros(num).index_add_(0, rows, weight)
+        return SparseRows(rows, cols, weight / total[rows], num)
+
+    def _expand(self, weights: SparseRows) -> SparseRows:
+        """Local query expansion (Eq. 11): mean of V over each sample's k2 nearest neighbours."""
+        num = len(self.knn)
+        near = self.knn[:, :self.k2].reshape(-1)
+        entry, pos = _expand_segments(weights.ptr, near)
+        rows = entry // self.k2
+        key = rows * num + weights.cols[pos]
+        uniq, inverse = torch.unique(key, sorted=True, return_inverse=True)
+        vals = torch.zeros(len(uniq)).index_add_(0, inverse, weights.vals[pos])
+        return SparseRows(uniq // num, uniq % num, vals / self.k2, num)
+
+    def _gallery_columns(self, weights: SparseRows) -> SparseRows:
+        """Column-major view of the gallery rows: for column c, (gallery index, weight)."""
+        rows = weights.row_ids()
+        is_gallery = rows >= len(self.query)
+        return SparseRows(weights.cols[is_gallery], rows[is_gallery] - len(self.query),
+                          weights.vals[is_gallery], len(self.feats))
+
+    # --- final distances ------------------------------------------------------------------
+    def jaccard_overlap(self, start: int, end: int, max_pairs: int = 1 << 22) -> torch.Tensor:
+        """sum_c min(V_q[c], V_g[c]) for queries start..end-1 and every gallery item."""
+        num_gallery = len(self.gallery)
+        overlap = torch.zeros((end - start) * num_gallery)
+        rows, cols, vals = self.weights.slice_rows(start, end)
+        pairs = self.gallery_cols.ptr[cols + 1] - self.gallery_cols.ptr[cols]
+        done = pairs.cumsum(0) - pairs  # pairs before each entry
+        begin = 0
+        while begin < len(cols):  # entries in parts of at most max_pairs pairs (or one entry)
+            stop = max(begin + 1, int(torch.searchsorted(done, done[begin] + max_pairs)))
+            entry, pos = _expand_segments(self.gallery_cols.ptr, cols[begin:stop])
+            value = torch.minimum(vals[begin:stop][entry], self.gallery_cols.vals[pos])
+            target = rows[begin:stop][entry] * num_gallery + self.gallery_cols.cols[pos]
+            overlap.index_add_(0, target, value)
+            begin = stop
+        return overlap.view(end - start, num_gallery)
+
+    def block(self, start: int, end: int) -> torch.Tensor:
+        """Re-ranked distances of queries start..end-1 to the whole gallery."""
+        dist = pairwise_distance(self.query[start:end], self.gallery, self.metric,
+                                 None if self.sqnorm is None else self.sqnorm[start:end],
+                                 None if self.sqnorm is None else self.sqnorm[len(self.query):])
+        original = dist.mul_(dist).div_(self.row_max[start:end, None])
+        overlap = self.jaccard_overlap(start, end)
+        jaccard = 1 - overlap / (2. - overlap)
+        return jaccard.mul_(1 - self.lambda_value).add_(original.mul_(self.lambda_value))
+
+    def blocks(self) -> Iterator[Tuple[int, torch.Tensor]]:
+        for start in range(0, len(self.query), self.chunk_size):
+            yield start, self.block(start, min(start + self.chunk_size, len(self.query)))

@@ -1,0 +1,78 @@
+"""``ReIDMetric``: mAP, CMC (R1/R5/R10) and mINP of a query/gallery test set (Market protocol).
+
+Protocol and formulas: ``functional/rank.py`` (Zheng et al., ICCV 2015; mINP: Ye et al.,
+TPAMI 2021). Options: k-reciprocal re-ranking (Zhong et al., CVPR 2017), alpha-weighted average
+query expansion (FastReID ``aqe``), CUHK03 single-gallery-shot CMC, TPR at fixed FPR.
+
+Distributed testing: every rank keeps its own ``results``; ``BaseMetric.evaluate`` gathers them
+with ``mmengine.dist.collect_results``, which interleaves the per-rank lists in the order of
+``DefaultSampler``'s strided shards (rank r holds samples r, r + W, ...) and truncates to the
+dataset size, so the samples the sampler repeated to pad the last round are dropped and the
+gathered list is the dataset order. Only the main process computes the metrics.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.evaluator import BaseMetric
+
+from reidengine.registry import METRICS
+from ..functional import evaluate_features
+
+REQUIRED_KEYS = ('pred_feature', 'pid', 'camid', 'is_query')
+
+
+@METRICS.register_module()
+class ReIDMetric(BaseMetric):
+    """Query-gallery retrieval metrics; one instance per test set (``prefix`` names the keys).
+
+    Args:
+        metric: ``euclidean`` (squared, as Torchreid/FastReID) or ``cosine``.
+        normalize_feat: L2-normalise features first (always done for ``cosine``).
+        ranks: CMC ranks reported as ``R{k}``.
+        rerank: e.g. ``dict(k1=20, k2=6, lambda_value=0.3)`` for k-reciprocal re-ranking.
+        aqe: e.g. ``dict(k=5, alpha=3.0)`` for average query expansion.
+        cuhk03_single_gallery_shot: report the CUHK03 classic single-gallery-shot CMC
+            (``single_gallery_shot_repeats`` draws, generator seeded with ``seed``).
+        roc: also report ``TPR@FPR=1e-04``, ``1e-03``, ``1e-02`` over all valid pairs.
+        chunk_size: queries per distance block (bounds memory: chunk_size x gallery floats).
+        collect_device, prefix, collect_dir: see ``mmengine.evaluator.BaseMetric``.
+    """
+
+    def __init__(self, metric: str = 'euclidean', normalize_feat: bool = False,
+                 ranks: Sequence[int] = (1, 5, 10), rerank: Optional[dict] = None,
+                 aqe: Optional[dict] = None, cuhk03_single_gallery_shot: bool = False,
+                 single_gallery_shot_repeats: int = 10, seed: int = 0, roc: bool = False,
+                 chunk_size: int = 256, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, collect_dir: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        self.options = dict(metric=metric, normalize_feat=normalize_feat, ranks=tuple(ranks),
+                            rerank=rerank, aqe=aqe, roc=roc, chunk_size=chunk_size)
+        self.single_gallery_shot = dict(num_repeats=single_gallery_shot_repeats, seed=seed) \
+            if cuhk03_single_gallery_shot else None
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            missing = [k for k in REQUIRED_KEYS if k not in sample]
+            if missing:
+                raise KeyError(f'ReIDMetric needs data samples with {list(REQUIRED_KEYS)}; '
+                               f'{sample.get("img_path", "a sample")} lacks {missing}')
+            feature = sample['pred_feature']
+            if not isinstance(feature, torch.Tensor) or feature.dim() != 1:
+                raise ValueError(f'pred_feature of {sample.get("img_path", "a sample")} must be a '
+                                 f'1-D tensor, got {getattr(feature, "shape", type(feature))}')
+            self.results.append(dict(feature=feature.detach().to('cpu', torch.float32),
+                                     pid=int(sample['pid']), camid=int(sample['camid']),
+                                     is_query=bool(sample['is_query'])))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        is_query = torch.tensor([r['is_query'] for r in results], dtype=torch.bool)
+        if not bool(is_query.any()) or bool(is_query.all()):
+            raise ValueError(f'ReIDMetric needs both query and gallery samples, got '
+                             f'{int(is_query.sum())} queries among {len(results)} samples '
+                             '(is_query flags of the test set)')
+        feats = torch.stack([r['feature'] for r in results])
+        pids = torch.tensor([r['pid'] for r in results])
+        camids = torch.tensor([r['camid'] for r in results])
+        q, g = is_query, ~is_query
+        return evaluate_features(feats[q], feats[g], pids[q], camids[q], pids[g], camids[g],
+                                 single_gallery_shot=self.single_gallery_shot, **self.options)
