@@ -17,7 +17,10 @@ from .rank import GalleryIdentities
 
 
 class RocAccumulator:
-    """Consumes (start_row, distance block) pairs; ``summary`` gives ``TPR@FPR=1e-04`` etc."""
+    """Consumes (start_row, distance block) pairs; ``summary`` gives ``TPR@FPR=1e-04`` etc.
+
+    ``fprs``: the false-positive rates, each in (0, 1).
+    """
 
     def __init__(self, q_pids: torch.Tensor, q_camids: torch.Tensor, g_pids: torch.Tensor,
                  g_camids: torch.Tensor, fprs: Sequence[float] = (1e-4, 1e-3, 1e-2)):
@@ -55,5 +58,11 @@ class RocAccumulator:
                 tpr = 1.0
             else:
                 tpr = float((pos < neg[allowed]).double().mean()) if len(pos) else float('nan')
-            out[f'TPR@FPR={f:.0e}'] = tpr
+            out[f'TPR@FPR={rate_name(f)}'] = tpr
         return out
+
+
+def rate_name(rate: float) -> str:
+    """``1e-04`` style when exact (FastReID's key names), else the shortest decimal."""
+    short = f'{rate:.0e}'
+    return short if float(short) == rate else f'{rate:g}'
