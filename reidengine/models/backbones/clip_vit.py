@@ -115,23 +115,20 @@ class CLIPViTReID(ViTReID):
         if arch_patch != patch_size:
             raise ValueError(f'CLIPViTReID: patch_size={patch_size} but the open_clip model has patches '
                              f'of {arch_patch}')
-        self._output_dim = arch.pop('output_dim', arch.get('embed_dim'))
-        self._act_layer = act_layer
+        output_dim = arch.pop('output_dim', arch.get('embed_dim'))
+        super().__init__(arch=dict(arch, act_layer=act_layer), img_size=img_size, patch_size=patch_size,
+                         stride_size=stride_size, weights_format=weights_format, **kwargs)
         self.use_proj = use_proj
-        super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, stride_size=stride_size,
-                         weights_format=weights_format, **kwargs)
         if use_proj:
-            self.proj = nn.Parameter(self.width ** -0.5 * torch.randn(self.width, self._output_dim))
-            self.embed_dim = self._output_dim
+            self.proj = nn.Parameter(self.width ** -0.5 * torch.randn(self.width, output_dim))
+            self.embed_dim = output_dim
         if pretrained is not None:  # after ``proj`` exists
             self.load_pretrained_weights(pretrained, weights_format)
 
     def _build_vit(self, arch: dict, **kwargs):
-        unknown = sorted(set(arch) - set(_ARCH_KEYS))
-        if unknown:
-            raise ValueError(f'arch has unknown keys {unknown}; allowed: {list(_ARCH_KEYS) + ["output_dim"]}')
-        defaults = dict(pre_norm=True, norm_layer=partial(nn.LayerNorm, eps=1e-5), act_layer=self._act_layer)
-        return build_timm_vit(arch, defaults=defaults, **kwargs)
+        """timm's CLIP image tower: ln_pre (``pre_norm``, which also drops the patch-conv bias), LayerNorm eps 1e-5."""
+        defaults = dict(pre_norm=True, norm_layer=partial(nn.LayerNorm, eps=1e-5))
+        return build_timm_vit(arch, defaults=defaults, allowed_keys=_ARCH_KEYS + ('act_layer', ), **kwargs)
 
     def output(self, x: torch.Tensor) -> torch.Tensor:
         """``ln_post`` then, with ``use_proj``, CLIP's projection on every token."""
