@@ -16,11 +16,39 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+# top-level keys Runner.from_cfg reads, which an option may add to a config that lacks them
+RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+               'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper',
+               'param_scheduler', 'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks',
+               'data_preprocessor', 'load_from', 'resume', 'env_cfg', 'log_processor', 'log_level',
+               'visualizer', 'default_scope', 'randomness', 'experiment_name', 'runner_type',
+               'model_wrapper_cfg', 'compile', 'activation_checkpointing', 'efficient_conv_bn_eval',
+               'custom_imports')
+
+
+def check_option_keys(cfg: Config, options: dict, config_path: str) -> None:
+    """Refuse ``--cfg-options`` whose top-level key neither is in the config nor is a runner key.
+
+    Such a key (``max_epoch=2`` for ``train_cfg.max_epochs=2``) would be silently ignored.
+    Deeper keys are checked by the component that receives them (an unexpected argument error).
+    """
+    import difflib
+    known = set(cfg.keys()) | set(RUNNER_KEYS)
+    for key in options:
+        top = key.split('.')[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=3)
+            hint = f'; did you mean {" or ".join(close)}?' if close else ''
+            raise ValueError(f'--cfg-options {key}: no component reads "{top}" (it is not a key of '
+                           f'{config_path} nor a runner setting){hint}')
+
+
 def load_config(args) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file {args.config} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
+        check_option_keys(cfg, args.cfg_options, args.config)
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -55,6 +83,15 @@ def build_runner(cfg: Config):
     return RUNNERS.build(cfg)
 
 
+def launcher_world_size(launcher: str) -> int:
+    """Number of processes the launcher starts (Slurm's srun sets SLURM_NTASKS, not WORLD_SIZE)."""
+    if launcher == 'none':
+        return 1
+    if launcher == 'slurm' and 'SLURM_NTASKS' in os.environ:
+        return int(os.environ['SLURM_NTASKS'])
+    return int(os.environ.get('WORLD_SIZE', 1))
+
+
 def setup_distributed(cfg: Config) -> None:
     """Prepare distributed runs, including CPU-only ones.
 
@@ -65,7 +102,7 @@ def setup_distributed(cfg: Config) -> None:
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = '0'
-    world_size = int(os.environ.get('WORLD_SIZE', 1)) if cfg.launcher != 'none' else 1
+    world_size = launcher_world_size(cfg.launcher)
     align_pk_batch_size(cfg, world_size)
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return

@@ -1,0 +1,104 @@
+"""Helpers of the reliability tests: a tiny Market-1501 tree, tiny configs built on the real
+experiment configs, and the tools run in-process."""
+import os
+import os.path as osp
+import runpy
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+IMG_SIZE = (32, 16)
+
+
+def write_market(root: Path, num_train_ids=8, num_test_ids=6, per_id=4, num_cams=2) -> Path:
+    """``root/market1501/{bounding_box_train, query, bounding_box_test}`` of random-noise images
+    that carry an identity pattern (a per-id colour), so that a trained model ranks them."""
+    rng = np.random.default_rng(0)
+    base = root / 'market1501'
+
+    def write(folder, pid, cam, j):
+        colour = np.array([(pid * 53) % 256, (pid * 97) % 256, (pid * 151) % 256], np.float32)
+        img = np.clip(colour + rng.normal(0, 40, IMG_SIZE + (3, )), 0, 255).astype(np.uint8)
+        (base / folder).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(base / folder / f'{pid:04d}_c{cam}s1_{j:06d}_00.png'), img)
+
+    for pid in range(1, num_train_ids + 1):
+        for j in range(per_id):
+            write('bounding_box_train', pid, j % num_cams + 1, j)
+    for pid in range(num_train_ids + 1, num_train_ids + num_test_ids + 1):
+        write('query', pid, 1, 0)
+        for j in range(1, per_id):
+            write('bounding_box_test', pid, j % num_cams + 1, j)
+    return root
+
+
+def tiny_vit_config(path: Path, data_root: Path, max_epochs=3, extra: str = '') -> str:
+    """A config inheriting the ViT baseline, shrunk: 1-block ViT of width 32 on 32x16 images,
+    PK batch 8 = 4 ids x 2, checkpoint every epoch."""
+    h, w = IMG_SIZE
+    text = f'''
+_base_ = [{str(REPO / 'configs/baselines/vit_base_market1501.py')!r}]
+data = {str(data_root)!r}
+train_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=({h}, {w})),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PadRandomCrop', size=({h}, {w}), padding=2),
+    dict(type='RandomErasing', prob=0.5),
+    dict(type='PackReIDInputs'),
+]
+test_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=({h}, {w})),
+    dict(type='PackReIDInputs'),
+]
+model = dict(
+    backbone=dict(arch=dict(embed_dim=32, depth=1, num_heads=2, _delete_=True), img_size=({h}, {w}),
+                  patch_size=4, stride_size=4),
+    head=dict(in_channels=32, num_classes=8))
+train_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    sampler=dict(type='PKSampler', num_instances=2, batch_size=8),
+    dataset=dict(type='Market1501', data_root=data, split='train', pipeline=train_pipeline,
+                 _delete_=True))
+test_dataloader = [dict(
+    batch_size=5, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='Market1501', data_root=data, split='test', pipeline=test_pipeline))]
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end={max_epochs}, T_max={max_epochs - 1},
+         convert_to_iter_based=True),
+]
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+train_cfg = dict(max_epochs={max_epochs}, val_interval={max_epochs + 1})
+default_hooks = dict(logger=dict(interval=1))
+{extra}
+'''
+    path.write_text(text)
+    return str(path)
+
+
+def run_tool(tool: str, *args: str) -> None:
+    """Run ``tools/<tool>.py`` in this process with the given command line."""
+    argv = sys.argv
+    sys.argv = [str(REPO / 'tools' / f'{tool}.py'), *map(str, args)]
+    try:
+        runpy.run_path(sys.argv[0], run_name='__main__')
+    finally:
+        sys.argv = argv
+
+
+def checkpoint_files(work_dir) -> dict:
+    """``{name: (bytes, mtime)}`` of the checkpoints and pointer, to show they were not touched."""
+    out = {}
+    for name in sorted(os.listdir(work_dir)):
+        path = osp.join(work_dir, name)
+        if name.endswith('.pth') or name == 'last_checkpoint':
+            with open(path, 'rb') as f:
+                out[name] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
