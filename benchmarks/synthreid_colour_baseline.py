@@ -50,6 +50,14 @@ def hsv_hist(img: np.ndarray, stripes: int, centre: float, bins=(16, 4, 4)) -> n
     return np.concatenate(feats)
 
 
+def grey_world(img: np.ndarray) -> np.ndarray:
+    """Undo a colour cast: scale each channel to the image's mean grey, then stretch to 0-255."""
+    f = img.astype(np.float32)
+    f *= f.mean() / np.maximum(f.mean(axis=(0, 1)), 1)
+    f = (f - f.min()) / max(f.max() - f.min(), 1) * 255
+    return f.astype(np.uint8)
+
+
 def rgb_hist(img: np.ndarray, stripes: int, centre: float, bins=(6, 6, 6)) -> np.ndarray:
     h, w = img.shape[:2]
     margin = int(w * (1 - centre) / 2)
@@ -108,6 +116,7 @@ def main():
         'HSV 6 stripes': lambda im: hsv_hist(im, 6, 1.0),
         'HSV 6 stripes, centre 50%': lambda im: hsv_hist(im, 6, 0.5),
         'RGB 6 stripes, centre 50%': lambda im: rgb_hist(im, 6, 0.5),
+        'grey-world + HSV 6 str. c50%': lambda im: hsv_hist(grey_world(im), 6, 0.5),
     }
     print(f"{'style':6s} {'matcher':28s} {'mAP':>6s} {'rank-1':>7s}  (query/gallery images, gallery ids)")
     for style in args.styles:

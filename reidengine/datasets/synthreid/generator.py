@@ -22,7 +22,7 @@ from tqdm import tqdm
 from .identities import identity_key, random_identity, sample_identities
 from .scene import STYLES, make_camera, render_image
 
-GENERATOR_VERSION = '1.0'
+GENERATOR_VERSION = '1.1'  # bump whenever the images change, so old folders are regenerated
 SPLIT_DIRS = {'train': 'bounding_box_train', 'query': 'query', 'gallery': 'bounding_box_test'}
 PID_STRIDE = 2000  # style k owns person ids k * PID_STRIDE + 1 ... (k + 1) * PID_STRIDE - 1
 _STREAM_IDS, _STREAM_CAMERA, _STREAM_IMAGE = 0, 1, 2
@@ -155,6 +155,8 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
     params = synthreid_params(style, num_train_ids, num_test_ids, num_cams, imgs_per_id_cam, img_size, seed,
                               num_distractors, num_junk, family_size, render_scale)
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f'SynthReID: the data root {root} is a file, expected a folder')
     folder = root / dataset_dirname(style)
     if _up_to_date(folder, params):
         return folder
@@ -191,5 +193,10 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
     annotations = dict(identities={str(pid): p for pid, p in people.items()}, images=images)
     (tmp / 'annotations.json').write_text(json.dumps(annotations, indent=0))
     (tmp / 'meta.json').write_text(json.dumps(_meta(params, counts), indent=2))  # last: marks it complete
-    os.replace(tmp, folder)
+    try:
+        os.replace(tmp, folder)
+    except OSError:
+        if not _up_to_date(folder, params):  # not another process that just wrote the same dataset
+            raise
+        shutil.rmtree(tmp)
     return folder

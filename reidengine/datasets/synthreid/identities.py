@@ -78,10 +78,17 @@ def _applicable(person: Identity) -> List[str]:
             and (name not in dependent or person[dependent[name][0]] != dependent[name][1])]
 
 
+def is_drawable(person: Identity) -> bool:
+    """False when a part would be invisible: a pattern drawn in the colour of the cloth under it."""
+    return person['accent_colour'] != person['upper_colour']
+
+
 def random_identity(rng: np.random.Generator) -> Identity:
-    """One person with every attribute drawn uniformly from its choices."""
-    person = {name: choices[rng.integers(len(choices))] for name, choices in ATTRIBUTES.items()}
-    return normalise(person)
+    """One drawable person with every attribute drawn uniformly from its choices."""
+    while True:
+        person = normalise({name: choices[rng.integers(len(choices))] for name, choices in ATTRIBUTES.items()})
+        if is_drawable(person):
+            return person
 
 
 def _mutate(base: Identity, num_changes: int, rng: np.random.Generator) -> Identity:
@@ -126,7 +133,7 @@ def sample_identities(num: int, rng: np.random.Generator, family_size: Sequence[
                 break
             person = base if attempt == 0 else _mutate(base, int(rng.integers(c_lo, c_hi + 1)), rng)
             key = identity_key(person)
-            if key not in taken:
+            if key not in taken and is_drawable(person):
                 taken.add(key)
                 family.append(person)
         people.extend(family)

@@ -231,5 +231,5 @@ def _capture(img: np.ndarray, camera: Camera, size: Tuple[int, int], rng: np.ran
     grey = img.mean(axis=2, keepdims=True)
     img = grey + (img - grey) * camera.saturation
     img = img.mean() + (img - img.mean()) * camera.contrast
-    img = img * 255 + rng.normal(0, camera.noise, img.shape)
+    img = img * 255 + rng.standard_normal(img.shape, dtype=np.float32) * camera.noise
     return np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8)[..., ::-1])

@@ -125,3 +125,24 @@ def test_bad_parameters_are_named(tmp_path, key, value):
         generate_synthreid(tmp_path, **dict(TINY, **{key: value}))
     with pytest.raises(ValueError, match="'D'"):
         generate_synthreid(tmp_path, style='D', **TINY)
+
+
+def test_a_concurrent_writer_of_the_same_dataset_is_accepted(tmp_path, monkeypatch):
+    from reidengine.datasets.synthreid import generator
+    real_plan = generator._plan
+
+    def plan_while_another_process_finishes_first(params):
+        monkeypatch.setattr(generator, '_plan', real_plan)
+        generate_synthreid(tmp_path, **TINY)
+        return real_plan(params)
+
+    monkeypatch.setattr(generator, '_plan', plan_while_another_process_finishes_first)
+    folder = generate_synthreid(tmp_path, **TINY)
+    assert json.loads((folder / 'meta.json').read_text())['params']['num_train_ids'] == 4
+    assert [p.name for p in tmp_path.iterdir()] == ['synthreid_A']
+
+
+def test_a_data_root_that_is_a_file_is_named(tmp_path):
+    (tmp_path / 'root').write_text('')
+    with pytest.raises(NotADirectoryError, match='root'):
+        generate_synthreid(tmp_path / 'root', **TINY)

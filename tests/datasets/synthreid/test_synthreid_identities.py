@@ -46,13 +46,14 @@ def test_identities_are_distinct_and_respect_taken():
 
 
 def test_values_come_from_the_palettes_and_not_applicable_is_normalised():
-    for person in sample_identities(60, np.random.default_rng(3)):
+    for person in sample_identities(300, np.random.default_rng(3)):
         for name, value in person.items():
             assert value in ATTRIBUTES[name] or value == '-'
         assert (person['hat_colour'] == '-') == (person['hat'] == 'none')
         assert (person['bag_colour'] == '-') == (person['bag'] == 'none')
         assert (person['bag_side'] == '-') == (person['bag'] == 'none')
         assert (person['accent_colour'] == '-') == (person['upper_pattern'] == 'plain')
+        assert person['accent_colour'] != person['upper_colour']  # a pattern must show on its cloth
 
 
 def test_key_ignores_mirror_only_and_not_applicable_attributes():
