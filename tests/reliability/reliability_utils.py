@@ -14,16 +14,19 @@ IMG_SIZE = (32, 16)
 
 
 def write_market(root: Path, num_train_ids=8, num_test_ids=6, per_id=4, num_cams=2) -> Path:
-    """``root/market1501/{bounding_box_train, query, bounding_box_test}`` of random-noise images
-    that carry an identity pattern (a per-id colour), so that a trained model ranks them."""
+    """``root/market1501/{bounding_box_train, query, bounding_box_test}`` of noisy images that
+    carry an identity pattern (two colours per id), hard enough that metrics are not all 100%."""
     rng = np.random.default_rng(0)
     base = root / 'market1501'
 
-    def write(folder, pid, cam, j):
-        colour = np.array([(pid * 53) % 256, (pid * 97) % 256, (pid * 151) % 256], np.float32)
-        img = np.clip(colour + rng.normal(0, 40, IMG_SIZE + (3, )), 0, 255).astype(np.uint8)
+    def write(folder, pid, cam, j):  # top / bottom colours of the identity, lighting, noise
+        colours = np.random.default_rng(pid).integers(0, 256, (2, 1, 1, 3)).astype(np.float32)
+        img = np.concatenate([np.repeat(colours[0], IMG_SIZE[0] // 2, 0),
+                              np.repeat(colours[1], IMG_SIZE[0] - IMG_SIZE[0] // 2, 0)], 0)
+        img = img + rng.normal(0, 50) + rng.normal(0, 70, IMG_SIZE + (3, ))
         (base / folder).mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(base / folder / f'{pid:04d}_c{cam}s1_{j:06d}_00.png'), img)
+        cv2.imwrite(str(base / folder / f'{pid:04d}_c{cam}s1_{j:06d}_00.png'),
+                    np.clip(img, 0, 255).astype(np.uint8))
 
     for pid in range(1, num_train_ids + 1):
         for j in range(per_id):
@@ -35,32 +38,15 @@ def write_market(root: Path, num_train_ids=8, num_test_ids=6, per_id=4, num_cams
     return root
 
 
-def tiny_vit_config(path: Path, data_root: Path, max_epochs=3, extra: str = '') -> str:
-    """A config inheriting the ViT baseline, shrunk: 1-block ViT of width 32 on 32x16 images,
-    PK batch 8 = 4 ids x 2, checkpoint every epoch."""
-    h, w = IMG_SIZE
-    text = f'''
-_base_ = [{str(REPO / 'configs/baselines/vit_base_market1501.py')!r}]
-data = {str(data_root)!r}
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=({h}, {w})),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PadRandomCrop', size=({h}, {w}), padding=2),
-    dict(type='RandomErasing', prob=0.5),
-    dict(type='PackReIDInputs'),
-]
+_COMMON = """
+data = {data!r}
 test_pipeline = [
     dict(type='LoadReIDImage'),
     dict(type='ReIDResize', size=({h}, {w})),
     dict(type='PackReIDInputs'),
 ]
-model = dict(
-    backbone=dict(arch=dict(embed_dim=32, depth=1, num_heads=2, _delete_=True), img_size=({h}, {w}),
-                  patch_size=4, stride_size=4),
-    head=dict(in_channels=32, num_classes=8))
 train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
+    batch_size=8, num_workers={workers}, persistent_workers=False,
     sampler=dict(type='PKSampler', num_instances=2, batch_size=8),
     dataset=dict(type='Market1501', data_root=data, split='train', pipeline=train_pipeline,
                  _delete_=True))
@@ -71,16 +57,68 @@ test_dataloader = [dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end={max_epochs}, T_max={max_epochs - 1},
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end={epochs}, T_max={epochs_1},
          convert_to_iter_based=True),
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.01))
-train_cfg = dict(max_epochs={max_epochs}, val_interval={max_epochs + 1})
+train_cfg = dict(max_epochs={epochs}, val_interval={epochs_p1})
 default_hooks = dict(logger=dict(interval=1))
-{extra}
-'''
-    path.write_text(text)
+"""
+
+_VIT = """
+_base_ = [{base!r}]
+train_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=({h}, {w})),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PadRandomCrop', size=({h}, {w}), padding=2),
+    dict(type='RandomErasing', prob=0.5),
+    dict(type='PackReIDInputs'),
+]
+model = dict(
+    backbone=dict(arch=dict(embed_dim=32, depth=1, num_heads=2, _delete_=True), img_size=({h}, {w}),
+                  patch_size=4, stride_size=4),
+    head=dict(in_channels=32, num_classes=8))
+"""
+
+_PAT = """
+_base_ = [{base!r}]
+train_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=({h}, {w})),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PadRandomCrop', size=({h}, {w}), padding=2),
+    dict(type='LocalGrayscale', prob=0.5),
+    dict(type='PackReIDInputs'),
+]
+model = dict(
+    backbone=dict(arch=dict(embed_dim=32, depth=2, num_heads=2, _delete_=True), img_size=({h}, {w}),
+                  patch_size=4, stride_size=4),
+    head=dict(in_channels=32, num_classes=8, csl_loss=dict(k=3)))
+"""
+_PAT_HOOKS = """
+custom_hooks = [dict(type='PATMemoryBankHook', fill_pipeline=test_pipeline, batch_size=6,
+                     num_workers=0)]
+"""
+
+BASES = dict(vit='configs/baselines/vit_base_market1501.py', pat='configs/pat/pat_market2duke.py')
+
+
+def tiny_config(path: Path, data_root: Path, model='vit', max_epochs=3, num_workers=0,
+                extra: str = '') -> str:
+    """A config inheriting a real experiment config (``model``: ``'vit'`` baseline or ``'pat'``),
+    shrunk: ViT of width 32 on 32x16 images, PK batch 8 = 4 ids x 2, 4 iterations per epoch on
+    :func:`write_market` data, a checkpoint every epoch, test on the Market-1501 test split."""
+    h, w = IMG_SIZE
+    head = (_VIT if model == 'vit' else _PAT).format(base=str(REPO / BASES[model]), h=h, w=w)
+    common = _COMMON.format(data=str(data_root), h=h, w=w, workers=num_workers, epochs=max_epochs,
+                            epochs_1=max_epochs - 1, epochs_p1=max_epochs + 1)
+    path.write_text(head + common + (_PAT_HOOKS if model == 'pat' else '') + extra)
     return str(path)
+
+
+def tiny_vit_config(path: Path, data_root: Path, max_epochs=3, extra: str = '') -> str:
+    return tiny_config(path, data_root, 'vit', max_epochs, extra=extra)
 
 
 def run_tool(tool: str, *args: str) -> None:

@@ -36,6 +36,7 @@ from typing import Dict, List, Optional, Tuple
 import mmengine
 import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.dist import all_gather_object, get_rank, is_main_process
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -122,6 +123,23 @@ class ReIDEpochBasedTrainLoop(EpochBasedTrainLoop):
         self._epoch += 1
 
 
+class _FormatOnceConfig(Config):
+    """A ``Config`` whose yapf-formatted ``pretty_text`` (0.5-1 s each) is computed once per content.
+
+    MMEngine formats the runner's config three or four times per run (log, dump, every
+    ``before_run``); this keeps the result while the config is unchanged.
+    """
+
+    @property
+    def pretty_text(self) -> str:
+        key = repr(self._cfg_dict)
+        cached = self.__dict__.get('_pretty_text_cache')
+        if cached is None or cached[0] != key:
+            cached = (key, Config.pretty_text.fget(self))
+            super(Config, self).__setattr__('_pretty_text_cache', cached)
+        return cached[1]
+
+
 @RUNNERS.register_module()
 class ReIDRunner(Runner):
     """MMEngine ``Runner`` with atomic, weights-only checkpoints and exact resume (module doc).
@@ -133,9 +151,15 @@ class ReIDRunner(Runner):
     _strict_load = False
     _loaded_checkpoint: Optional[dict] = None
     _prefetched: Optional[Tuple[str, dict]] = None
-    _cfg_text: Optional[str] = None
 
     # ---------------------------------------------------------------- building
+    @classmethod
+    def from_cfg(cls, cfg) -> 'ReIDRunner':
+        if isinstance(cfg, Config) and not isinstance(cfg, _FormatOnceConfig):
+            cfg = copy.copy(cfg)
+            object.__setattr__(cfg, '__class__', _FormatOnceConfig)
+        return super().from_cfg(cfg)
+
     def register_default_hooks(self, hooks: Optional[Dict] = None) -> None:
         from ..hooks import EvalRNGIsolationHook, NonFiniteLossHook, ReIDCheckpointHook
         merged = dict(checkpoint=dict(type=ReIDCheckpointHook, interval=1),
@@ -207,9 +231,7 @@ class ReIDRunner(Runner):
         else:
             meta.setdefault('epoch', self.epoch)
             meta.setdefault('iter', self.iter + 1)
-        if self._cfg_text is None:  # formatting the config takes ~0.5 s: once per run
-            self._cfg_text = self.cfg.pretty_text
-        meta.update(cfg=self._cfg_text, seed=self.seed, world_size=self.world_size,
+        meta.update(cfg=self.cfg.pretty_text, seed=self.seed, world_size=self.world_size,
                     experiment_name=self.experiment_name,
                     time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
                     mmengine_version=mmengine.__version__)
