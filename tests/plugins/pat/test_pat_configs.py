@@ -139,3 +139,25 @@ def test_pat_market2duke_trains_saves_and_resumes_the_bank(tmp_path, monkeypatch
     assert fills == []  # resumed: the saved bank is kept, not refilled
     assert torch.equal(loaded['features'], saved['head.memory_bank.features'])
     assert resumed.train_loop.epoch == 2
+
+
+@pytest.mark.parametrize('name,model_type', [('pat_synthreid.py', 'PATModel'),
+                                             ('vit_baseline_synthreid.py', 'ReIDModel')])
+def test_synthreid_configs_build_a_working_small_model(name, model_type):
+    """The SynthReID demo pair: same small ViT, same data; PAT adds part tokens and the bank."""
+    from reidengine.registry import MODELS
+    from reidengine.structures import ReIDDataSample
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    assert cfg.train_dataloader.dataset.type == 'SynthReID'
+    assert cfg.train_dataloader.dataset.style == 'A'
+    assert [d.dataset.style for d in cfg.test_dataloader] == ['B', 'A']
+    assert [h.type for h in cfg.custom_hooks] == (['PATMemoryBankHook'] if model_type == 'PATModel'
+                                                  else [])
+    model = MODELS.build(cfg.model).eval()
+    assert type(model).__name__ == model_type
+    samples = [ReIDDataSample(metainfo=dict(pid=0, camid=0)) for _ in range(2)]
+    inputs = [torch.randint(0, 256, (3, 128, 64), dtype=torch.uint8) for _ in range(2)]
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False)
+    out = model(**data, mode='predict')
+    assert out[0].pred_feature.shape == (128,)
