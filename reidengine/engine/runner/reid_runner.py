@@ -173,13 +173,20 @@ class ReIDRunner(Runner):
         super().register_default_hooks(merged)
 
     def build_train_loop(self, loop):
-        if isinstance(loop, dict):
-            loop = copy.deepcopy(loop)
-            if loop.get('type') == 'EpochBasedTrainLoop' or (
-                    'type' not in loop and loop.get('by_epoch', False)):
-                loop.pop('by_epoch', None)
-                loop['type'] = 'ReIDEpochBasedTrainLoop'
-        return super().build_train_loop(loop)
+        if not isinstance(loop, dict):
+            return super().build_train_loop(loop)
+        loop = copy.deepcopy(loop)
+        if loop.get('type') == 'EpochBasedTrainLoop' or ('type' not in loop
+                                                         and loop.get('by_epoch', False)):
+            loop.pop('by_epoch', None)
+            loop['type'] = 'ReIDEpochBasedTrainLoop'
+        loop = super().build_train_loop(loop)
+        loader = loop.dataloader
+        if getattr(loader, 'persistent_workers', False) and loader.num_workers > 0:
+            self.logger.warning('train_dataloader has persistent_workers=True: its workers keep '
+                                'their random state across epochs, so a resumed run is not '
+                                'bit-exact; set persistent_workers=False for exact resume')
+        return loop
 
     @staticmethod
     def build_dataloader(dataloader, seed: Optional[int] = None, diff_rank_seed: bool = False):
@@ -414,6 +421,10 @@ class ReIDRunner(Runner):
                              f'which does not fit epochs of {per_epoch} iterations: the training '
                              'set, batch size or number of processes differs from the run that '
                              'saved it')
+        if done and loop.dataloader.num_workers > 0:
+            self.logger.warning(f'{filename} was saved inside an epoch: the data-loader workers '
+                                'restart with new random states, so the rest of this epoch is '
+                                'not bit-exact (it is with num_workers=0)')
         if done and not isinstance(loop, ReIDEpochBasedTrainLoop):
             raise ValueError(f'{filename} was saved inside an epoch ({done} of {per_epoch} batches); '
                              f"resuming it needs train_cfg.type='ReIDEpochBasedTrainLoop', not "

@@ -54,6 +54,12 @@ def test_without_restoring_generator_states_the_resume_is_not_exact(toy, tmp_pat
     assert not torch.equal(toy.model_state(resumed)['fc.weight'], reference['fc.weight'])
 
 
+def test_resume_with_no_checkpoint_starts_from_scratch(toy, tmp_path, reference):
+    runner = toy.make_runner(tmp_path / 'empty', resume=True)
+    runner.train()
+    toy.assert_same_state(toy.model_state(runner), reference)
+
+
 def test_resume_inside_an_epoch_from_iteration_checkpoints(toy, tmp_path):
     every5 = dict(interval=5, by_epoch=False)
     ref = toy.make_runner(tmp_path / 'a', checkpoint=every5)
