@@ -24,13 +24,14 @@ with ``num_workers=0``; see ``docs/reliability.md``.
 """
 import copy
 import glob
-import logging
 import itertools
+import logging
 import os
 import os.path as osp
 import random
 import re
 import time
+from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import mmengine
@@ -44,7 +45,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import weights_to_cpu
 from mmengine.utils import apply_to
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Sampler
 
 from reidengine.registry import LOOPS, RUNNERS
 from .checkpoint_io import (TMP_SUFFIX, CheckpointLoadError, atomic_save, get_rng_state,
@@ -289,8 +290,16 @@ class ReIDRunner(Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
         state_dict = checkpoint.get('state_dict', checkpoint)
-        for pattern, repl in revise_keys:
-            state_dict = {re.sub(pattern, repl, k): v for k, v in state_dict.items()}
+
+        def revise(name: str) -> str:
+            for pattern, repl in revise_keys:
+                name = re.sub(pattern, repl, name)
+            return name
+
+        metadata = getattr(state_dict, '_metadata', None)  # module versions, e.g. BatchNorm's
+        state_dict = OrderedDict((revise(k), v) for k, v in state_dict.items())
+        if metadata is not None:
+            state_dict._metadata = OrderedDict((revise(k), v) for k, v in metadata.items())
         self._load_state_dict(model, state_dict, filename, strict or self._strict_load)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
