@@ -56,9 +56,14 @@ def pairwise_distance(x: torch.Tensor, y: torch.Tensor, metric: str,
     return dist.neg_().add_(1.0)
 
 
-def paired_distance(x: torch.Tensor, y: torch.Tensor, metric: str) -> torch.Tensor:
+def paired_distance(x: torch.Tensor, y: torch.Tensor, metric: str,
+                    x_sqnorm: torch.Tensor = None, y_sqnorm: torch.Tensor = None) -> torch.Tensor:
     """Distances between matching rows, ``x[i]`` and ``y[i]`` -> (M,), same formula as above."""
-    dot = (x * y).sum(1)
+    dot = torch.bmm(x[:, None, :], y[:, :, None]).view(-1)
     if metric == 'euclidean':
-        return x.pow(2).sum(1) + y.pow(2).sum(1) - 2 * dot
-    return 1.0 - dot
+        if x_sqnorm is None:
+            x_sqnorm = x.pow(2).sum(1)
+        if y_sqnorm is None:
+            y_sqnorm = y.pow(2).sum(1)
+        return (x_sqnorm + y_sqnorm).sub_(dot, alpha=2)
+    return dot.neg_().add_(1.0)

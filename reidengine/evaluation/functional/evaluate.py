@@ -3,15 +3,18 @@
 Pipeline: drop junk gallery items -> optional average query expansion -> prepare features ->
 distance blocks of ``chunk_size`` queries (plain or k-reciprocal re-ranked) -> accumulators
 (mAP / CMC / mINP, optional single-gallery-shot CMC and ROC). The full query x gallery matrix
-never exists: peak memory is a few blocks plus the re-ranking's sparse neighbour sets.
+never exists: peak memory is ``num_workers`` blocks plus the re-ranking's sparse neighbour sets.
+Blocks are produced and consumed in ``num_workers`` threads (``parallel.run_chunks``).
 """
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
 from .distance import check_features, check_metric, prepare_features
 from .query_expansion import average_query_expansion
-from .rank import RankAccumulator, distance_blocks, drop_junk, matrix_blocks
+from .distance import pairwise_distance
+from .parallel import run_chunks
+from .rank import RankAccumulator, drop_junk
 from .rerank import KReciprocalReranker
 from .roc import RocAccumulator
 from .single_gallery_shot import SingleGalleryShotAccumulator
@@ -38,26 +41,29 @@ def _check_options(name: str, options: Optional[dict], allowed: Sequence[str]) -
     return dict(options)
 
 
-def evaluate_blocks(blocks: Iterable[Tuple[int, torch.Tensor]], q_pids, q_camids, g_pids,
+def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], q_pids, q_camids, g_pids,
                     g_camids, ranks: Sequence[int] = (1, 5, 10),
-                    single_gallery_shot: Optional[dict] = None,
-                    roc: bool = False) -> Dict[str, float]:
-    """Metrics from (start_row, distance block) pairs covering all queries in order.
+                    single_gallery_shot: Optional[dict] = None, roc: bool = False,
+                    chunk_size: int = 256, num_workers: Optional[int] = None) -> Dict[str, float]:
+    """Metrics from ``block_fn(start, end)``, the (end - start, G) distances of those queries.
 
     ``single_gallery_shot``: None, or dict(num_repeats=10, seed=0) to replace the CMC keys by
     the CUHK03 single-gallery-shot CMC.
     """
     ids = (q_pids, q_camids, g_pids, g_camids)
-    rank = RankAccumulator(*ids, ranks=ranks)
-    accumulators = [rank]
+    accumulators = [RankAccumulator(*ids, ranks=ranks)]
     if single_gallery_shot is not None:
         accumulators.append(SingleGalleryShotAccumulator(*ids, ranks=ranks,
                                                          **single_gallery_shot))
     if roc:
         accumulators.append(RocAccumulator(*ids))
-    for start, block in blocks:
+
+    def consume(start, end):
+        block = block_fn(start, end)
         for acc in accumulators:
             acc.update(start, block)
+
+    run_chunks(consume, len(q_pids), chunk_size, num_workers)
     out = {}
     for acc in accumulators:
         out.update(acc.summary())  # single-gallery-shot CMC overrides the multi-shot CMC
@@ -68,13 +74,15 @@ def evaluate_features(query: torch.Tensor, gallery: torch.Tensor, q_pids, q_cami
                       g_camids, metric: str = 'euclidean', normalize_feat: bool = False,
                       ranks: Sequence[int] = (1, 5, 10), rerank: Optional[dict] = None,
                       aqe: Optional[dict] = None, single_gallery_shot: Optional[dict] = None,
-                      roc: bool = False, chunk_size: int = 256) -> Dict[str, float]:
+                      roc: bool = False, chunk_size: int = 256,
+                      num_workers: Optional[int] = None) -> Dict[str, float]:
     """mAP, CMC@ranks (``R1``...), mINP, ``num_skipped_queries`` (+ ROC keys) from features.
 
     Args:
         rerank: None or dict(k1=20, k2=6, lambda_value=0.3) (k-reciprocal re-ranking).
         aqe: None or dict(k=5, alpha=3.0) (alpha-weighted average query expansion).
         single_gallery_shot: None or dict(num_repeats=10, seed=0).
+        chunk_size: queries per distance block; num_workers: threads (default: torch's count).
     """
     check_metric(metric)
     query = check_features(query, 'query features')
@@ -91,21 +99,27 @@ def evaluate_features(query: torch.Tensor, gallery: torch.Tensor, q_pids, q_cami
 
     gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
     if aqe is not None:
-        query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size, **aqe)
+        query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size,
+                                                 num_workers=num_workers, **aqe)
     query = prepare_features(query, metric, normalize_feat)
     gallery = prepare_features(gallery, metric, normalize_feat)
     if rerank is not None:
-        blocks = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
-                                     **rerank).blocks()
+        block_fn = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
+                                       num_workers=num_workers, **rerank).block
     else:
-        blocks = distance_blocks(query, gallery, metric, chunk_size)
-    return evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, ranks,
-                           single_gallery_shot, roc)
+        g_sqnorm = gallery.pow(2).sum(1) if metric == 'euclidean' else None
+
+        def block_fn(start, end):
+            return pairwise_distance(query[start:end], gallery, metric, y_sqnorm=g_sqnorm)
+
+    return evaluate_blocks(block_fn, q_pids, q_camids, g_pids, g_camids, ranks,
+                           single_gallery_shot, roc, chunk_size, num_workers)
 
 
 def evaluate_distmat(distmat: torch.Tensor, q_pids, q_camids, g_pids, g_camids,
                      ranks: Sequence[int] = (1, 5, 10), single_gallery_shot: Optional[dict] = None,
-                     roc: bool = False, chunk_size: int = 256) -> Dict[str, float]:
+                     roc: bool = False, chunk_size: int = 256,
+                     num_workers: Optional[int] = None) -> Dict[str, float]:
     """The same metrics from a precomputed (Q, G) distance matrix (junk columns dropped)."""
     distmat = torch.as_tensor(distmat)
     if distmat.dim() != 2:
@@ -119,5 +133,6 @@ def evaluate_distmat(distmat: torch.Tensor, q_pids, q_camids, g_pids, g_camids,
     keep = g_pids != -1
     if not bool(keep.all()):
         distmat, g_pids, g_camids = distmat[:, keep], g_pids[keep], g_camids[keep]
-    return evaluate_blocks(matrix_blocks(distmat.float(), chunk_size), q_pids, q_camids, g_pids,
-                           g_camids, ranks, single_gallery_shot, roc)
+    distmat = distmat.float()
+    return evaluate_blocks(lambda start, end: distmat[start:end], q_pids, q_camids, g_pids,
+                           g_camids, ranks, single_gallery_shot, roc, chunk_size, num_workers)

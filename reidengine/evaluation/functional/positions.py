@@ -8,8 +8,8 @@ give (ties broken by column index) in O(G) vectorised passes per row instead of 
 1. map every distance with one monotone affine function (per row) to one of ``num_cells`` + 2
    cells spanning the probes' range (cell 0: below all probes, the last cell: above them);
 2. histogram the cells per row: the elements in cells below a probe's cell all precede it;
-3. only the elements sharing a cell with a probe need an exact comparison: they are few, and
-   are sorted by (cell, distance, column).
+3. only the elements sharing a cell with a probe need an exact comparison: they are few (none
+   in most rows), and are sorted by (cell, distance, column).
 
 Any monotone cell map is exact: an element in a lower cell has a distance no larger than the
 probe's (equal distances always share a cell), so the affine map only decides the speed.
@@ -46,40 +46,41 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
     probe_d = dist.gather(1, cols)
     has_probe = mask.any(1)
     inf = torch.tensor(float('inf'))
-    lo = torch.where(mask, probe_d, inf).amin(1)
-    hi = torch.where(mask, probe_d, -inf).amax(1)
-    lo = torch.where(has_probe, lo, 0.0)
-    hi = torch.where(has_probe, hi, 0.0)
+    lo = torch.where(has_probe, torch.where(mask, probe_d, inf).amin(1), 0.0)
+    hi = torch.where(has_probe, torch.where(mask, probe_d, -inf).amax(1), 0.0)
     # any positive width keeps the map monotone; a tiny one keeps single probes' cells narrow
     span = torch.maximum(hi - lo, (lo.abs() + hi.abs()) * 1e-6 + 1e-30)
     scale = (num_cells - 1) / span
 
-    # 1. monotone map to flat cell ids  r * width + [0, num_cells + 1]
-    x = torch.sub(dist, lo[:, None])
-    x.mul_(scale[:, None]).clamp_(-1.0, float(num_cells))
-    x.add_((torch.arange(num_rows, dtype=x.dtype) * width + 1)[:, None])
-    cells = x.int().view(-1)  # exact: ids < 2**24
+    # 1. monotone map to cells 0 .. num_cells + 1 (x = d * scale + 1 - lo * scale; fp32 rounding
+    #    keeps it monotone, which is all exactness needs), then flat ids r * width + cell
+    x = torch.addcmul((1 - lo * scale)[:, None], dist, scale[:, None])
+    x.clamp_(0.0, float(width - 1))
+    cells = x.int()
     del x
+    cells.add_((torch.arange(num_rows, dtype=cells.dtype) * width)[:, None])
 
     # 2. elements in lower cells of the same row
-    hist = torch.bincount(cells, minlength=num_rows * width)
+    hist = torch.bincount(cells.view(-1), minlength=num_rows * width)
     below = hist.view(num_rows, width).cumsum(1).view(-1) - hist
+    probe_cells = cells.gather(1, cols).long()
+    result = below[probe_cells]
 
-    # 3. exact order inside the cells that hold a probe
-    probe_cells = cells.view(num_rows, num_cols).gather(1, cols).long()
-    flagged = torch.zeros(num_rows * width, dtype=torch.bool)
-    flagged[probe_cells[mask]] = True
-    elems = flagged.index_select(0, cells).nonzero().squeeze(1)  # ascending: row, column
-    elem_d = dist.view(-1)[elems]
-    elem_cell = cells[elems]
-    order = torch.sort(elem_d, stable=True).indices
-    order = order[torch.sort(elem_cell[order], stable=True).indices]  # by (cell, d, column)
-    position = torch.empty_like(order)
-    position[order] = torch.arange(order.numel())
-    first_in_cell = torch.searchsorted(elem_cell[order], elem_cell)
-    within = position - first_in_cell
-
-    probe_elem = torch.arange(num_rows)[:, None] * num_cols + cols
-    slot = torch.searchsorted(elems, probe_elem).clamp_(max=elems.numel() - 1)
-    result = below[probe_cells] + within[slot]
+    # 3. exact order inside cells that hold a probe and something else (rows that have one)
+    crowded = mask & (hist[probe_cells] > 1)
+    rows = crowded.any(1).nonzero().squeeze(1)
+    if len(rows):
+        flagged = torch.zeros(num_rows * width, dtype=torch.bool)
+        flagged[probe_cells[crowded]] = True
+        local = flagged.index_select(0, cells[rows].view(-1)).nonzero().squeeze(1)
+        elems = rows[local // num_cols] * num_cols + local % num_cols  # ascending: row, column
+        elem_d = dist.view(-1)[elems]
+        elem_cell = cells.view(-1)[elems]
+        order = torch.sort(elem_d, stable=True).indices
+        order = order[torch.sort(elem_cell[order], stable=True).indices]  # (cell, d, column)
+        position = torch.empty_like(order)
+        position[order] = torch.arange(order.numel())
+        within = position - torch.searchsorted(elem_cell[order], elem_cell)
+        probe_elem = (torch.arange(num_rows)[:, None] * num_cols + cols)[crowded]
+        result[crowded] += within[torch.searchsorted(elems, probe_elem)]
     return torch.where(mask, result, -1)

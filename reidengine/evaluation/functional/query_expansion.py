@@ -5,21 +5,27 @@ replaced by the mean of its k most similar features among all queries and galler
 included), each weighted by cos^alpha. Neighbours are taken in blocks of rows, so only a
 (chunk x N) similarity block exists at a time.
 """
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 
+from .parallel import run_chunks
+
 
 def average_query_expansion(query: torch.Tensor, gallery: torch.Tensor, k: int = 5,
-                            alpha: float = 3.0, chunk_size: int = 256):
+                            alpha: float = 3.0, chunk_size: int = 256,
+                            num_workers: Optional[int] = None):
     """Return expanded (query, gallery) features (raw scale, like FastReID)."""
     feats = torch.cat([query, gallery])
     if not 1 <= k <= len(feats):
         raise ValueError(f'aqe k must be in [1, {len(feats)}] (number of samples), got {k}')
     normed = F.normalize(feats, p=2, dim=1)
     out = torch.empty_like(feats)
-    for start in range(0, len(feats), chunk_size):
-        sim = torch.mm(normed[start:start + chunk_size], normed.t())
-        top, idx = sim.topk(k, dim=1)
-        weight = top.pow(alpha)
-        out[start:start + chunk_size] = (feats[idx] * weight[..., None]).mean(1)
+
+    def expand(start, end):
+        top, idx = torch.mm(normed[start:end], normed.t()).topk(k, dim=1)
+        out[start:end] = (feats[idx] * top.pow(alpha)[..., None]).mean(1)
+
+    run_chunks(expand, len(feats), chunk_size, num_workers)
     return out[:len(query)], out[len(query):]

@@ -10,7 +10,7 @@ With the sorted valid gallery list of a query and its n positives at 0-based ran
 r_1 < ... < r_n:  AP = (1/n) sum_m m / (r_m + 1),  CMC@k = [r_1 < k],  INP = n / (r_n + 1).
 Only the positives' ranks are computed (``sorted_positions``), never a full sort of the gallery.
 """
-from typing import Dict, Iterable, Sequence, Tuple
+from typing import Dict, Sequence
 
 import torch
 
@@ -141,17 +141,7 @@ class RankAccumulator:
         return out
 
 
-def distance_blocks(query: torch.Tensor, gallery: torch.Tensor, metric: str,
-                    chunk_size: int = 256) -> Iterable[Tuple[int, torch.Tensor]]:
-    """Yield ``(start, distances of queries start:start+chunk_size)``; features prepared."""
-    from .distance import pairwise_distance
-    g_sq = gallery.pow(2).sum(1) if metric == 'euclidean' else None
-    for start in range(0, len(query), chunk_size):
-        yield start, pairwise_distance(query[start:start + chunk_size], gallery, metric,
-                                       y_sqnorm=g_sq)
-
-
 def matrix_blocks(distmat: torch.Tensor, chunk_size: int = 256):
-    """Yield row blocks of a precomputed (Q, G) distance matrix."""
+    """Yield ``(start, rows start:start+chunk_size)`` of a (Q, G) distance matrix."""
     for start in range(0, len(distmat), chunk_size):
         yield start, distmat[start:start + chunk_size]

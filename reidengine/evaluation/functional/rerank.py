@@ -17,11 +17,12 @@ on the same distances, but it never forms an (N x N) matrix (N = queries + galle
 
 Memory: O(N (k1 + stored weights)) plus one (chunk x N) distance block at a time.
 """
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 import torch
 
 from .distance import paired_distance, pairwise_distance
+from .parallel import run_chunks
 
 
 class SparseRows:
@@ -62,17 +63,19 @@ class KReciprocalReranker:
         query, gallery: prepared features (normalised for cosine), (Q, D) and (G, D).
         metric: ``euclidean`` (squared) or ``cosine``; the distance that is re-ranked.
         k1, k2, lambda_value: Zhong et al.'s parameters (paper: 20, 6, 0.3).
-        chunk_size: rows per distance block.
+        chunk_size: rows per distance block; num_workers: threads (``parallel.run_chunks``).
     """
 
     def __init__(self, query: torch.Tensor, gallery: torch.Tensor, metric: str = 'euclidean',
-                 k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256):
+                 k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256,
+                 num_workers: Optional[int] = None):
         if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
             raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
         if not 0.0 <= lambda_value <= 1.0:
             raise ValueError(f'rerank lambda_value must be in [0, 1], got {lambda_value}')
         self.query, self.gallery, self.metric = query, gallery, metric
         self.k1, self.k2, self.lambda_value, self.chunk_size = k1, k2, lambda_value, chunk_size
+        self.num_workers = num_workers
         self.feats = torch.cat([query, gallery])
         num = len(self.feats)
         if num < k1 + 1:
@@ -97,22 +100,27 @@ class KReciprocalReranker:
         num = len(self.feats)
         knn = torch.empty(num, self.k1 + 1, dtype=torch.long)
         row_max = torch.empty(num)
-        for start in range(0, num, self.chunk_size):
-            end = min(start + self.chunk_size, num)
+
+        def nearest(start, end):
             dist = self._original(start, end)
             top = dist.amax(1).clamp_min_(torch.finfo(dist.dtype).tiny)
             dist.div_(top[:, None])
             knn[start:end] = dist.topk(self.k1 + 1, dim=1, largest=False, sorted=True).indices
             row_max[start:end] = top
+
+        run_chunks(nearest, num, self.chunk_size, self.num_workers)
         return knn, row_max
 
     def _pair_original(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         out = torch.empty(len(rows))
-        step = 1 << 16
-        for s in range(0, len(rows), step):
-            r, c = rows[s:s + step], cols[s:s + step]
-            d = paired_distance(self.feats[r], self.feats[c], self.metric)
-            out[s:s + step] = d * d / self.row_max[r]
+
+        def pairs(start, end):
+            r, c = rows[start:end], cols[start:end]
+            sq = (None, None) if self.sqnorm is None else (self.sqnorm[r], self.sqnorm[c])
+            d = paired_distance(self.feats[r], self.feats[c], self.metric, *sq)
+            out[start:end] = d * d / self.row_max[r]
+
+        run_chunks(pairs, len(rows), 1 << 14, self.num_workers)
         return out
 
     # --- k-reciprocal sets and their weights (Eqs. 4-7) --------------------------------------
@@ -152,16 +160,20 @@ class KReciprocalReranker:
         total = torch.zeros(num).index_add_(0, rows, weight)
         return SparseRows(rows, cols, weight / total[rows], num)
 
-    def _expand(self, weights: SparseRows) -> SparseRows:
+    def _expand(self, weights: SparseRows, rows_per_part: int = 8192) -> SparseRows:
         """Local query expansion (Eq. 11): mean of V over each sample's k2 nearest neighbours."""
         num = len(self.knn)
-        near = self.knn[:, :self.k2].reshape(-1)
-        entry, pos = _expand_segments(weights.ptr, near)
-        rows = entry // self.k2
-        key = rows * num + weights.cols[pos]
-        uniq, inverse = torch.unique(key, sorted=True, return_inverse=True)
-        vals = torch.zeros(len(uniq)).index_add_(0, inverse, weights.vals[pos])
-        return SparseRows(uniq // num, uniq % num, vals / self.k2, num)
+        rows_out, cols_out, vals_out = [], [], []
+        for s in range(0, num, rows_per_part):  # parts of rows bound the temporary memory
+            near = self.knn[s:s + rows_per_part, :self.k2].reshape(-1)
+            entry, pos = _expand_segments(weights.ptr, near)
+            key = (entry // self.k2 + s) * num + weights.cols[pos]
+            uniq, inverse = torch.unique(key, sorted=True, return_inverse=True)
+            vals_out.append(torch.zeros(len(uniq)).index_add_(0, inverse, weights.vals[pos]))
+            rows_out.append(uniq // num)
+            cols_out.append(uniq % num)
+        return SparseRows(torch.cat(rows_out), torch.cat(cols_out), torch.cat(vals_out) / self.k2,
+                          num)
 
     def _gallery_columns(self, weights: SparseRows) -> SparseRows:
         """Column-major view of the gallery rows: for column c, (gallery index, weight)."""

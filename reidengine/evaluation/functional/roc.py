@@ -9,6 +9,7 @@ largest threshold accepting at most floor(f * #negatives) negative pairs, i.e. t
 its positive class.) Only the smallest floor(max f * #neg) + 1 negative distances are kept.
 """
 import math
+import threading
 from typing import Dict, Sequence
 
 import torch
@@ -35,18 +36,22 @@ class RocAccumulator:
         self.neg = torch.empty(0)
         self.threshold = float('inf')  # no kept negative can lie at or above it
         self.pos = []
+        self.lock = threading.Lock()  # update() may run in several threads
 
     def update(self, start: int, dist: torch.Tensor) -> None:
         q = slice(start, start + dist.shape[0])
         cols, mask, removed = self.gallery.members(self.q_pids[q], self.q_camids[q])
-        self.pos.append(dist.gather(1, cols)[mask & ~removed])
+        pos = dist.gather(1, cols)[mask & ~removed]
         rows = torch.arange(dist.shape[0])[:, None].expand_as(cols)
         neg = dist.clone()
         neg[rows[mask], cols[mask]] = float('inf')  # same identity: not a negative pair
-        self.neg = torch.cat([self.neg, neg[neg < self.threshold]])
-        if len(self.neg) > 2 * self.keep:
-            self.neg = self.neg.topk(self.keep, largest=False).values
-            self.threshold = float(self.neg.max())
+        neg = neg[neg < self.threshold]
+        with self.lock:
+            self.pos.append(pos)
+            self.neg = torch.cat([self.neg, neg])
+            if len(self.neg) > 2 * self.keep:
+                self.neg = self.neg.topk(self.keep, largest=False).values
+                self.threshold = float(self.neg.max())
 
     def summary(self) -> Dict[str, float]:
         pos = torch.cat(self.pos)

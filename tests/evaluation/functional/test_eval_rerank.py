@@ -74,3 +74,12 @@ def test_bad_parameters():
         KReciprocalReranker(q, g, k1=20, k2=6)
     with pytest.raises(ValueError, match='lambda_value'):
         KReciprocalReranker(q, g, k1=3, k2=2, lambda_value=1.5)
+
+
+def test_expansion_in_row_parts_equals_one_part():
+    q, g = clustered_features(7, 9, 40)
+    rr = KReciprocalReranker(q, g, 'euclidean', k1=6, k2=3)
+    weights = rr._encode()
+    whole, parts = rr._expand(weights), rr._expand(weights, rows_per_part=5)
+    for name in ('ptr', 'cols', 'vals'):
+        assert torch.equal(getattr(whole, name), getattr(parts, name))

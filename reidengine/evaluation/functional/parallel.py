@@ -1,0 +1,46 @@
+"""Chunk-level parallelism for the evaluation loops.
+
+Each chunk (a block of query rows: one matrix product and a few dozen vectorised passes) runs
+in one of ``num_workers`` Python threads while torch runs every op single-threaded. Torch
+releases the GIL inside ops, so the threads use all cores without the per-op thread barriers of
+intra-op parallelism; those barriers dominate when the chunk's many small passes run on a busy
+machine (measured: benchmarks/README.md).
+"""
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Optional
+
+import torch
+
+
+@contextlib.contextmanager
+def single_threaded_ops():
+    """Torch intra-op threads (and MKL/OpenMP) set to 1 inside the block, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def run_chunks(fn: Callable[[int, int], None], num_items: int, chunk_size: int,
+               num_workers: Optional[int] = None) -> None:
+    """Call ``fn(start, end)`` for consecutive chunks of ``range(num_items)``.
+
+    ``num_workers`` threads (default: torch's intra-op thread count); with one worker the chunks
+    run in order in the calling thread with the current thread settings. ``fn`` must only
+    write state that belongs to its own chunk (or lock).
+    """
+    if chunk_size < 1:
+        raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+    num_workers = num_workers or torch.get_num_threads()
+    starts = range(0, num_items, chunk_size)
+    if num_workers <= 1 or len(starts) <= 1:
+        for start in starts:
+            fn(start, min(start + chunk_size, num_items))
+        return
+    with single_threaded_ops(), ThreadPoolExecutor(num_workers) as pool:
+        futures = [pool.submit(fn, s, min(s + chunk_size, num_items)) for s in starts]
+        for future in futures:
+            future.result()  # re-raises a worker's exception
