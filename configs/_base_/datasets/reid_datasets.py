@@ -42,7 +42,8 @@ train_batch_size = 64
 train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=4,
-    persistent_workers=True,
+    # persistent workers would keep their RNG across epochs and break bit-exact resume
+    persistent_workers=False,
     sampler=dict(type='PKSampler', num_instances=num_instances, batch_size=train_batch_size),
     dataset=market1501_train,
 )
