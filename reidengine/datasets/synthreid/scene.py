@@ -30,6 +30,7 @@ class Style:
     floor: Tuple[RGB, ...]  # colours of the ground
     cast: Tuple[float, float, float]  # mean white-balance gains (R, G, B) of the style
     cast_sigma: float  # log-normal spread of a camera's gains around ``cast``
+    colour_mix: float  # spread of the cross-channel terms of a camera's colour matrix (hue shifts)
     brightness: Range
     gamma: Range
     contrast: Range
@@ -53,15 +54,15 @@ class Style:
 STYLES: Dict[str, Style] = {s.name: s for s in (
     Style('A', 0, 'street', wall=((150, 146, 140), (168, 96, 76), (196, 184, 160), (96, 100, 108)),
           floor=((92, 92, 96), (126, 122, 116), (70, 72, 76)), cast=(1.0, 1.0, 1.0), cast_sigma=0.14,
-          brightness=(0.8, 1.15), gamma=(0.8, 1.25), contrast=(0.85, 1.1), saturation=(0.75, 1.15),
+          colour_mix=0.12, brightness=(0.8, 1.15), gamma=(0.8, 1.25), contrast=(0.85, 1.1), saturation=(0.75, 1.15),
           blur=(0.0, 0.7), noise=(1.0, 4.0), resolution=(0.9, 1.0), jpeg_quality=(85, 95)),
     Style('B', 1, 'indoor', wall=((214, 200, 176), (236, 228, 214), (176, 150, 120), (120, 96, 84)),
           floor=((196, 180, 160), (150, 140, 130), (220, 214, 204)), cast=(1.12, 1.0, 0.82), cast_sigma=0.1,
-          brightness=(0.95, 1.25), gamma=(0.75, 1.0), contrast=(1.0, 1.3), saturation=(0.9, 1.3),
+          colour_mix=0.1, brightness=(0.95, 1.25), gamma=(0.75, 1.0), contrast=(1.0, 1.3), saturation=(0.9, 1.3),
           blur=(0.2, 0.9), noise=(2.0, 5.0), resolution=(0.7, 0.85), jpeg_quality=(75, 90)),
     Style('C', 2, 'park', wall=((60, 104, 56), (88, 132, 70), (40, 70, 46), (120, 140, 96)),
           floor=((150, 136, 110), (96, 116, 70), (120, 110, 96)), cast=(0.85, 1.0, 1.18), cast_sigma=0.16,
-          brightness=(0.6, 0.95), gamma=(1.0, 1.4), contrast=(0.6, 0.85), saturation=(0.5, 0.85),
+          colour_mix=0.15, brightness=(0.6, 0.95), gamma=(1.0, 1.4), contrast=(0.6, 0.85), saturation=(0.5, 0.85),
           blur=(0.6, 1.3), noise=(4.0, 9.0), resolution=(0.45, 0.65), jpeg_quality=(60, 80)),
 )}
 
@@ -83,6 +84,7 @@ class Camera:
     style: Style
     panorama: np.ndarray  # float32 RGB at render resolution, several image widths wide
     horizon: float  # fraction of the height where the ground starts
+    mix: np.ndarray  # (3, 3) colour matrix, rows summing to 1: greys stay grey, hues shift
     gains: np.ndarray  # (3,) white balance
     brightness: float
     gamma: float
@@ -104,8 +106,10 @@ def make_camera(style: Style, index: int, size: Tuple[int, int], rng: np.random.
     scale_lo = _uniform(rng, style.person_scale)
     views = (1 - style.view_floor) * rng.dirichlet(np.full(len(VIEWS), style.view_concentration)) \
         + style.view_floor / len(VIEWS)
+    mix = np.eye(3) + rng.normal(0, style.colour_mix, (3, 3)) * (1 - np.eye(3))
     return Camera(
         index=index, style=style, panorama=_panorama(style, (h, 4 * w), horizon, rng), horizon=horizon,
+        mix=(mix / mix.sum(axis=1, keepdims=True)).astype(np.float32),
         gains=np.asarray(style.cast, np.float32) * np.exp(rng.normal(0, style.cast_sigma, 3)).astype(np.float32),
         brightness=_uniform(rng, style.brightness), gamma=_uniform(rng, style.gamma),
         contrast=_uniform(rng, style.contrast), saturation=_uniform(rng, style.saturation),
@@ -217,7 +221,7 @@ def render_image(person: Identity, camera: Camera, size: Tuple[int, int], render
 
 
 def _capture(img: np.ndarray, camera: Camera, size: Tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """The camera's optics and sensor: resolution, blur, white balance, gamma, contrast, noise."""
+    """The camera's optics and sensor: resolution, blur, colour matrix, white balance, gamma, contrast, noise."""
     h, w = size
     img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
     if camera.resolution < 1.0:
@@ -226,7 +230,8 @@ def _capture(img: np.ndarray, camera: Camera, size: Tuple[int, int], rng: np.ran
     if camera.blur > 0:
         img = cv2.GaussianBlur(img, (0, 0), camera.blur)
     style = camera.style
-    img = img / 255 * camera.gains * np.exp(rng.normal(0, style.cast_jitter, 3)).astype(np.float32)
+    img = img @ camera.mix.T / 255
+    img *= camera.gains * np.exp(rng.normal(0, style.cast_jitter, 3)).astype(np.float32)
     img = np.clip(img * camera.brightness * _uniform(rng, style.light_jitter), 0, 1) ** camera.gamma
     grey = img.mean(axis=2, keepdims=True)
     img = grey + (img - grey) * camera.saturation

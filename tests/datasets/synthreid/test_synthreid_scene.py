@@ -14,7 +14,7 @@ def flat_camera(**changes):
     """A camera of style A without per-image jitter whose capture settings are set by hand."""
     style = dataclasses.replace(STYLES['A'], cast_jitter=0.0, light_jitter=(1.0, 1.0))
     cam = make_camera(style, 1, SIZE, np.random.default_rng(0))
-    settings = dict(gains=np.array([1.2, 1.0, 0.8], np.float32), brightness=1.0, gamma=1.0, contrast=1.0,
+    settings = dict(mix=np.eye(3, dtype=np.float32), gains=np.array([1.2, 1.0, 0.8], np.float32), brightness=1.0, gamma=1.0, contrast=1.0,
                     saturation=1.0, blur=0.0, noise=0.0, resolution=1.0)
     settings.update(changes)
     return dataclasses.replace(cam, **settings)
@@ -43,6 +43,17 @@ def test_gamma_brightness_and_contrast_by_hand():
     assert np.abs(low[5, 5, ::-1].astype(float) - (wb.mean() + (wb - wb.mean()) * 0.5)).max() <= 1
     grey = capture_flat((100, 150, 200), saturation=0.0)
     assert np.abs(grey[5, 5].astype(float) - wb.mean()).max() <= 1
+
+
+def test_colour_matrix_mixes_channels_and_keeps_greys():
+    mix = np.array([[0.8, 0.2, 0.0], [0.0, 1.0, 0.0], [0.1, 0.0, 0.9]], np.float32)
+    out = capture_flat((100, 150, 200), mix=mix, gains=np.ones(3, np.float32))
+    # R = 0.8*100 + 0.2*150 = 110, G = 150, B = 0.1*100 + 0.9*200 = 190
+    assert np.abs(out[5, 5, ::-1].astype(int) - [110, 150, 190]).max() <= 1
+    for style in STYLES.values():
+        cam = make_camera(style, 1, (128, 64), np.random.default_rng(3))
+        assert np.allclose(cam.mix.sum(axis=1), 1, atol=1e-5)
+        assert np.abs(cam.mix - np.eye(3)).max() > 1e-3
 
 
 def test_cameras_are_drawn_inside_their_style():
