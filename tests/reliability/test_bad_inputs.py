@@ -171,10 +171,6 @@ def test_non_finite_loss_stops_naming_the_last_good_checkpoint(case):
     assert not (work / 'epoch_3.pth').exists()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    'proposed to the transforms owner: LoadReIDImage(on_error="skip") returns None for an '
-    'unreadable file (MMEngine then draws another training item) and counts the skips in a '
-    'logged warning; today an unreadable image always stops the run'))
 def test_option_to_skip_unreadable_images_with_a_logged_count(tmp_path):
     from reidengine.datasets.transforms import LoadReIDImage
     bad = tmp_path / 'broken.png'

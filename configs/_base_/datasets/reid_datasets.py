@@ -5,7 +5,7 @@ data_root = None
 img_size = (256, 128)  # (H, W)
 
 train_pipeline = [
-    dict(type='LoadReIDImage'),
+    dict(type='LoadReIDImage'),  # on_error='skip': another item for an unreadable file (logged)
     dict(type='ReIDResize', size=img_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PadRandomCrop', size=img_size, padding=10),
