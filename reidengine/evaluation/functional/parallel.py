@@ -8,7 +8,7 @@ machine (measured: benchmarks/README.md).
 """
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 
@@ -24,23 +24,28 @@ def single_threaded_ops():
         torch.set_num_threads(previous)
 
 
-def run_chunks(fn: Callable[[int, int], None], num_items: int, chunk_size: int,
-               num_workers: Optional[int] = None) -> None:
-    """Call ``fn(start, end)`` for consecutive chunks of ``range(num_items)``.
+def run_tasks(fn: Callable, tasks: Sequence[tuple], num_workers: Optional[int] = None) -> None:
+    """Call ``fn(*task)`` for every task, in ``num_workers`` threads with single-threaded ops.
 
-    ``num_workers`` threads (default: torch's intra-op thread count); with one worker the chunks
-    run in order in the calling thread with the current thread settings. ``fn`` must only
-    write state that belongs to its own chunk (or lock).
+    ``num_workers`` defaults to torch's intra-op thread count; with one worker (or one task) the
+    tasks run in order in the calling thread with the current thread settings. ``fn`` must only
+    write state that belongs to its own task, or lock.
     """
-    if chunk_size < 1:
-        raise ValueError(f'chunk_size must be positive, got {chunk_size}')
     num_workers = num_workers or torch.get_num_threads()
-    starts = range(0, num_items, chunk_size)
-    if num_workers <= 1 or len(starts) <= 1:
-        for start in starts:
-            fn(start, min(start + chunk_size, num_items))
+    if num_workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            fn(*task)
         return
     with single_threaded_ops(), ThreadPoolExecutor(num_workers) as pool:
-        futures = [pool.submit(fn, s, min(s + chunk_size, num_items)) for s in starts]
+        futures = [pool.submit(fn, *task) for task in tasks]
         for future in futures:
             future.result()  # re-raises a worker's exception
+
+
+def run_chunks(fn: Callable[[int, int], None], num_items: int, chunk_size: int,
+               num_workers: Optional[int] = None) -> None:
+    """Call ``fn(start, end)`` for consecutive chunks of ``range(num_items)`` (``run_tasks``)."""
+    if chunk_size < 1:
+        raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+    tasks = [(s, min(s + chunk_size, num_items)) for s in range(0, num_items, chunk_size)]
+    run_tasks(fn, tasks, num_workers)

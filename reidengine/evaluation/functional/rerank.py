@@ -17,12 +17,13 @@ on the same distances, but it never forms an (N x N) matrix (N = queries + galle
 
 Memory: O(N (k1 + stored weights)) plus one (chunk x N) distance block at a time.
 """
+import threading
 from typing import Iterator, Optional, Tuple
 
 import torch
 
 from .distance import paired_distance, pairwise_distance
-from .parallel import run_chunks
+from .parallel import run_chunks, run_tasks
 
 
 class SparseRows:
@@ -64,11 +65,12 @@ class KReciprocalReranker:
         metric: ``euclidean`` (squared) or ``cosine``; the distance that is re-ranked.
         k1, k2, lambda_value: Zhong et al.'s parameters (paper: 20, 6, 0.3).
         chunk_size: rows per distance block; num_workers: threads (``parallel.run_chunks``).
+        tile: side of the square distance tiles of the nearest-neighbour pass.
     """
 
     def __init__(self, query: torch.Tensor, gallery: torch.Tensor, metric: str = 'euclidean',
                  k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256,
-                 num_workers: Optional[int] = None):
+                 num_workers: Optional[int] = None, tile: int = 1024):
         if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
             raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
         if not 0.0 <= lambda_value <= 1.0:
@@ -81,47 +83,86 @@ class KReciprocalReranker:
         if num < k1 + 1:
             raise ValueError(f'rerank with k1={k1} needs more than {k1} samples, got {num}')
         self.sqnorm = self.feats.pow(2).sum(1) if metric == 'euclidean' else None
-        self.knn, self.row_max = self._neighbours()
+        self.knn, self.knn_sqdist, self.row_max = self._neighbours(tile)
         weights = self._encode()
         if k2 != 1:
             weights = self._expand(weights)
         self.weights = weights
         self.gallery_cols = self._gallery_columns(weights)
 
-    # --- original distance: d**2 / row max --------------------------------------------------
-    def _original(self, start: int, end: int) -> torch.Tensor:
-        """Rows start..end-1 of d**2 to all samples."""
-        dist = pairwise_distance(self.feats[start:end], self.feats, self.metric,
-                                 None if self.sqnorm is None else self.sqnorm[start:end],
-                                 self.sqnorm)
-        return dist.mul_(dist)
+    # --- nearest neighbours under the original distance d**2 / row max ---------------------
+    def _neighbours(self, tile: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The k1 + 1 nearest samples (ascending d**2, ties by index), their d**2, row max d**2.
 
-    def _neighbours(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        num = len(self.feats)
-        knn = torch.empty(num, self.k1 + 1, dtype=torch.long)
-        row_max = torch.empty(num)
+        d is symmetric, so only the tiles on and above the diagonal are computed: each gives
+        candidates to its rows and, transposed, to its columns. Only entries not above a row's
+        current k-th best are candidates; they are merged in order of (distance, index), so the
+        result does not depend on the order the tiles finish in.
+        """
+        num, k = len(self.feats), self.k1 + 1
+        best_d = torch.full((num, k), float('inf'))
+        best_i = torch.zeros((num, k), dtype=torch.long)
+        row_max = torch.zeros(num)
+        locks = {s: threading.Lock() for s in range(0, num, tile)}
+        sq = self.sqnorm
 
-        def nearest(start, end):
-            dist = self._original(start, end)
-            top = dist.amax(1).clamp_min_(torch.finfo(dist.dtype).tiny)
-            dist.div_(top[:, None])
-            knn[start:end] = dist.topk(self.k1 + 1, dim=1, largest=False, sorted=True).indices
-            row_max[start:end] = top
+        def candidates(dist, start):
+            """(n, m) distances and columns that may enter rows start..'s lists (inf: none)."""
+            bound = best_d[start:start + len(dist), -1]  # may be stale: only ever decreases
+            if torch.isinf(bound).any():  # a row without k candidates yet: take its k best
+                near = dist.topk(min(k, dist.shape[1]), dim=1, largest=False)
+                return near.values, near.indices
+            rows, cols = (dist <= bound[:, None]).nonzero(as_tuple=True)
+            count = torch.bincount(rows, minlength=len(dist))
+            slot = torch.arange(len(rows)) - (count.cumsum(0) - count)[rows]
+            cand_d = torch.full((len(dist), max(int(count.max()), 1)), float('inf'))
+            cand_i = torch.zeros(cand_d.shape, dtype=torch.long)
+            cand_d[rows, slot] = dist[rows, cols]
+            cand_i[rows, slot] = cols
+            return cand_d, cand_i
 
-        run_chunks(nearest, num, self.chunk_size, self.num_workers)
-        return knn, row_max
+        def merge(start, dist, offset):
+            cand_d, cand_i = candidates(dist, start)
+            end = start + len(dist)
+            with locks[start]:
+                d = torch.cat([best_d[start:end], cand_d], 1)
+                i = torch.cat([best_i[start:end], cand_i + offset], 1)
+                order = i.argsort(dim=1, stable=True)
+                d, i = d.gather(1, order), i.gather(1, order)
+                order = d.argsort(dim=1, stable=True)[:, :k]  # by (d, index) in each row
+                best_d[start:end], best_i[start:end] = d.gather(1, order), i.gather(1, order)
+                torch.maximum(row_max[start:end], dist.amax(1), out=row_max[start:end])
+
+        def tile_pair(r0, c0):
+            r1, c1 = min(r0 + tile, num), min(c0 + tile, num)
+            d = pairwise_distance(self.feats[r0:r1], self.feats[c0:c1], self.metric,
+                                  None if sq is None else sq[r0:r1],
+                                  None if sq is None else sq[c0:c1])
+            d.mul_(d)
+            merge(r0, d, c0)
+            if c0 != r0:
+                merge(c0, d.t(), r0)
+
+        starts = range(0, num, tile)
+        run_tasks(tile_pair, [(r, c) for r in starts for c in starts if c >= r], self.num_workers)
+        return best_i, best_d, row_max.clamp_min_(torch.finfo(row_max.dtype).tiny)
 
     def _pair_original(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        out = torch.empty(len(rows))
+        """d**2 / row max for the pairs (rows[e], cols[e]); most are among the kept neighbours."""
+        hit = self.knn[rows] == cols[:, None]
+        found = hit.any(1)
+        sqdist = self.knn_sqdist[rows].gather(1, hit.int().argmax(1, keepdim=True)).squeeze(1)
+        missing = (~found).nonzero().squeeze(1)
 
         def pairs(start, end):
-            r, c = rows[start:end], cols[start:end]
+            e = missing[start:end]
+            r, c = rows[e], cols[e]
             sq = (None, None) if self.sqnorm is None else (self.sqnorm[r], self.sqnorm[c])
             d = paired_distance(self.feats[r], self.feats[c], self.metric, *sq)
-            out[start:end] = d * d / self.row_max[r]
+            sqdist[e] = d * d
 
-        run_chunks(pairs, len(rows), 1 << 14, self.num_workers)
-        return out
+        run_chunks(pairs, len(missing), 1 << 14, self.num_workers)
+        return sqdist / self.row_max[rows]
 
     # --- k-reciprocal sets and their weights (Eqs. 4-7) --------------------------------------
     def _reciprocal(self, k: int, rows: slice) -> torch.Tensor:

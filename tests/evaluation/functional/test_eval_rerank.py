@@ -53,8 +53,9 @@ def test_equals_dense_original_algorithm(metric, k1, k2, lam):
     q, g = clustered_features(k1 + k2, 13, 61)
     q, g = prepare_features(q, metric), prepare_features(g, metric)
     expected = dense_rerank(q, g, metric, k1, k2, lam)
-    for chunk in (1, 5, 64):
-        rr = KReciprocalReranker(q, g, metric, k1=k1, k2=k2, lambda_value=lam, chunk_size=chunk)
+    for chunk, tile in ((1, 1024), (5, 16), (64, 7)):  # small tiles: off-diagonal tile merges
+        rr = KReciprocalReranker(q, g, metric, k1=k1, k2=k2, lambda_value=lam, chunk_size=chunk,
+                                 tile=tile, num_workers=2)
         out = torch.cat([block for _, block in rr.blocks()])
         assert out.shape == expected.shape
         assert torch.allclose(out.double(), expected, atol=1e-5, rtol=0), (out - expected).abs().max()
