@@ -22,7 +22,7 @@ from tqdm import tqdm
 from .identities import identity_key, random_identity, sample_identities
 from .scene import STYLES, make_camera, render_image
 
-GENERATOR_VERSION = '1.2'  # bump whenever the images change, so old folders are regenerated
+GENERATOR_VERSION = '1.3'  # bump whenever the images change, so old folders are regenerated
 SPLIT_DIRS = {'train': 'bounding_box_train', 'query': 'query', 'gallery': 'bounding_box_test'}
 PID_STRIDE = 2000  # style k owns person ids k * PID_STRIDE + 1 ... (k + 1) * PID_STRIDE - 1
 _STREAM_IDS, _STREAM_CAMERA, _STREAM_IMAGE = 0, 1, 2

@@ -78,27 +78,22 @@ class _Painter:
 
     def pattern(self, region: Sequence[Tuple[float, float]], kind: str, colour, period: float,
                 thickness: float) -> None:
-        """Stripes or checks of ``colour`` clipped to the polygon ``region``."""
+        """Stripes of ``colour`` (``'hstripes'``, ``'vstripes'``) or gingham ``'checks'`` (bands at half
+        strength, full colour where they cross), clipped to the polygon ``region``."""
         clip = np.zeros_like(self.alpha)
-        pts = np.array([self.px(u, v) for u, v in region], np.int32)[None]
-        cv2.fillPoly(clip, pts, 255, cv2.LINE_AA, _SHIFT)
-        marks = np.zeros_like(self.alpha)
-        us = [u for u, _ in region]
-        vs = [v for _, v in region]
-        u0, u1, v0, v1 = min(us), max(us), min(vs), max(vs)
+        cv2.fillPoly(clip, np.array([self.px(u, v) for u, v in region], np.int32)[None], 255, cv2.LINE_AA, _SHIFT)
+        us, vs = [u for u, _ in region], [v for _, v in region]
         width = self.length(thickness)
+        rows, cols = np.zeros_like(self.alpha), np.zeros_like(self.alpha)
         if kind in ('hstripes', 'checks'):
-            for v in np.arange(v0 + period / 2, v1, period):
-                cv2.line(marks, self.px(u0, v), self.px(u1, v), 255, width, cv2.LINE_AA, _SHIFT)
+            for v in np.arange(min(vs) + period / 2, max(vs), period):
+                cv2.line(rows, self.px(min(us), v), self.px(max(us), v), 255, width, cv2.LINE_AA, _SHIFT)
         if kind in ('vstripes', 'checks'):
-            for u in np.arange(-period / 2 * (kind == 'checks'), u1 + period, period):
-                for s in ((1, -1) if u else (1,)):
-                    cv2.line(marks, self.px(s * u, v0), self.px(s * u, v1), 255, width, cv2.LINE_AA, _SHIFT)
-        if kind == 'checks':  # checks: a colour only where bands cross, a lighter tint elsewhere
-            cross = np.zeros_like(marks)
-            for v in np.arange(v0 + period / 2, v1, period):
-                cv2.line(cross, self.px(u0, v), self.px(u1, v), 255, width, cv2.LINE_AA, _SHIFT)
-            marks = (marks.astype(np.uint16) * 0.55 + np.minimum(marks, cross) * 0.45).astype(np.uint8)
+            half = int(np.ceil(max(map(abs, us)) / period))
+            for k in range(-half, half):  # symmetric about the body axis
+                u = (k + 0.5) * period
+                cv2.line(cols, self.px(u, min(vs)), self.px(u, max(vs)), 255, width, cv2.LINE_AA, _SHIFT)
+        marks = (rows.astype(np.float32) + cols) / 2 if kind == 'checks' else np.maximum(rows, cols)
         weight = (np.minimum(clip, marks).astype(np.float32) / 255)[..., None]
         self.rgb[:] = (self.rgb * (1 - weight) + np.asarray(colour, np.float32) * weight).astype(np.uint8)
 

@@ -77,3 +77,15 @@ def test_unknown_view_is_rejected():
         draw(BASE, 'top')
     with pytest.raises(ValueError, match="'top'"):
         visible_attributes(BASE, 'top')
+
+
+def test_stripes_run_the_right_way():
+    """Horizontal stripes: rows uniform, colour changes down the body; vertical stripes: the reverse."""
+    top, bottom = int(PLACE.top + 0.2 * PLACE.height), int(PLACE.top + 0.45 * PLACE.height)
+    left, right = int(64 - 0.06 * PLACE.height), int(64 + 0.06 * PLACE.height)
+    for kind, uniform_axis in (('hstripes', 1), ('vstripes', 0)):
+        rgb, _ = draw(dict(BASE, upper_colour='white', upper_pattern=kind, accent_colour='navy'), 'front')
+        chest = rgb[top:bottom, left:right].astype(float).mean(axis=2)  # grey level: white vs navy
+        along = chest.std(axis=uniform_axis).mean()  # spread along the stripes
+        across = chest.std(axis=1 - uniform_axis).mean()  # spread across them
+        assert across > 60 and along < across / 4, kind
