@@ -61,7 +61,10 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
     cells.add_((torch.arange(num_rows, dtype=cells.dtype) * width)[:, None])
 
     # 2. elements in lower cells of the same row
-    hist = torch.bincount(cells.view(-1), minlength=num_rows * width)
+    try:
+        hist = torch.bincount(cells.view(-1), minlength=num_rows * width)
+    except RuntimeError as err:  # a NaN distance gives a negative cell id
+        raise ValueError(f'distances contain NaN (rows of this block: {num_rows})') from err
     below = hist.view(num_rows, width).cumsum(1).view(-1) - hist
     probe_cells = cells.gather(1, cols).long()
     result = below[probe_cells]

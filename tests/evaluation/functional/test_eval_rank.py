@@ -133,3 +133,10 @@ def test_bad_inputs_name_the_fault():
         evaluate_features(torch.zeros(1, 4), torch.zeros(2, 4), *ids, rerank=dict(k=3))
     with pytest.raises(ValueError, match='dim 4 but gallery features 5'):
         evaluate_features(torch.zeros(1, 4), torch.zeros(2, 5), *ids)
+
+
+def test_nan_distances_raise_a_clear_error():
+    dist = torch.tensor([[0.1, float('nan'), 0.3]])
+    ids = (torch.tensor([1]), torch.tensor([0]), torch.tensor([1, 2, 1]), torch.tensor([1, 1, 1]))
+    with pytest.raises(ValueError, match='distances contain NaN'):
+        evaluate_distmat(dist, *ids)
