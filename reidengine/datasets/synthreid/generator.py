@@ -59,6 +59,10 @@ def _check_params(params: dict) -> None:
          '(height, width), both ints >= 32')
     need('render_scale', isinstance(params['render_scale'], int) and 1 <= params['render_scale'] <= 4,
          'an int in [1, 4]')
+    need('seed', isinstance(params['seed'], int) and params['seed'] >= 0, 'an int >= 0')
+    fam = params['family_size']
+    need('family_size', len(fam) == 2 and all(isinstance(f, int) for f in fam) and 1 <= fam[0] <= fam[1],
+         '(min, max) ints with 1 <= min <= max')
     need('num_train_ids', params['num_train_ids'] + params['num_test_ids'] < PID_STRIDE,
          f'num_train_ids + num_test_ids < {PID_STRIDE} (the id range of one style)')
     need('num_train_ids', params['num_train_ids'] + params['num_test_ids'] > 0, 'some identities')

@@ -119,7 +119,8 @@ def test_same_person_looks_different_across_cameras(tmp_path):
 
 
 @pytest.mark.parametrize('key,value', [('imgs_per_id_cam', 1), ('num_cams', 1), ('img_size', (16, 8)),
-                                       ('num_train_ids', -1), ('render_scale', 0)])
+                                       ('num_train_ids', -1), ('render_scale', 0), ('seed', -1),
+                                       ('family_size', (3, 2))])
 def test_bad_parameters_are_named(tmp_path, key, value):
     with pytest.raises(ValueError, match=key):
         generate_synthreid(tmp_path, **dict(TINY, **{key: value}))
