@@ -248,7 +248,7 @@ class KReciprocalReranker:
                                  None if self.sqnorm is None else self.sqnorm[len(self.query):])
         original = dist.mul_(dist).div_(self.row_max[start:end, None])
         overlap = self.jaccard_overlap(start, end)
-        jaccard = 1 - overlap / (2. - overlap)
+        jaccard = overlap.div_(torch.sub(2., overlap)).neg_().add_(1.)  # 1 - o / (2 - o)
         return jaccard.mul_(1 - self.lambda_value).add_(original.mul_(self.lambda_value))
 
     def blocks(self) -> Iterator[Tuple[int, torch.Tensor]]:
