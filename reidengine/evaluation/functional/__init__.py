@@ -13,7 +13,8 @@ from .single_gallery_shot import SingleGalleryShotAccumulator
 __all__ = [
     'DISTANCE_METRICS', 'pairwise_distance', 'paired_distance', 'prepare_features',
     'sorted_positions', 'GalleryIdentities', 'rank_statistics', 'RankAccumulator',
-    'matrix_blocks', 'run_chunks', 'run_tasks', 'single_threaded_ops', 'drop_junk', 'KReciprocalReranker',
+    'matrix_blocks', 'run_chunks', 'run_tasks', 'single_threaded_ops', 'drop_junk',
+    'KReciprocalReranker',
     'average_query_expansion', 'RocAccumulator', 'SingleGalleryShotAccumulator',
     'evaluate_blocks', 'evaluate_features', 'evaluate_distmat'
 ]

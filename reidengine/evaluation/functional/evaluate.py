@@ -123,7 +123,8 @@ def evaluate_distmat(distmat: torch.Tensor, q_pids, q_camids, g_pids, g_camids,
     """The same metrics from a precomputed (Q, G) distance matrix (junk columns dropped)."""
     distmat = torch.as_tensor(distmat)
     if distmat.dim() != 2:
-        raise ValueError(f'distmat must be 2-D (num_query, num_gallery), got {tuple(distmat.shape)}')
+        raise ValueError(f'distmat must be 2-D (num_query, num_gallery), got '
+                         f'{tuple(distmat.shape)}')
     q_pids = _check_ids('query pids', q_pids, distmat.shape[0])
     q_camids = _check_ids('query camids', q_camids, distmat.shape[0])
     g_pids = _check_ids('gallery pids', g_pids, distmat.shape[1])

@@ -27,19 +27,20 @@ def single_threaded_ops():
 def run_tasks(fn: Callable, tasks: Sequence[tuple], num_workers: Optional[int] = None) -> None:
     """Call ``fn(*task)`` for every task, in ``num_workers`` threads with single-threaded ops.
 
-    ``num_workers`` defaults to torch's intra-op thread count; with one worker (or one task) the
-    tasks run in order in the calling thread with the current thread settings. ``fn`` must only
-    write state that belongs to its own task, or lock.
+    ``num_workers`` defaults to torch's intra-op thread count; with one worker the tasks run in
+    order in the calling thread (still with single-threaded ops). ``fn`` must only write state
+    that belongs to its own task, or lock.
     """
     num_workers = num_workers or torch.get_num_threads()
-    if num_workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            fn(*task)
-        return
-    with single_threaded_ops(), ThreadPoolExecutor(num_workers) as pool:
-        futures = [pool.submit(fn, *task) for task in tasks]
-        for future in futures:
-            future.result()  # re-raises a worker's exception
+    with single_threaded_ops():
+        if num_workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                fn(*task)
+            return
+        with ThreadPoolExecutor(num_workers) as pool:
+            futures = [pool.submit(fn, *task) for task in tasks]
+            for future in futures:
+                future.result()  # re-raises a worker's exception
 
 
 def run_chunks(fn: Callable[[int, int], None], num_items: int, chunk_size: int,

@@ -70,7 +70,7 @@ class KReciprocalReranker:
 
     def __init__(self, query: torch.Tensor, gallery: torch.Tensor, metric: str = 'euclidean',
                  k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256,
-                 num_workers: Optional[int] = None, tile: int = 1024):
+                 num_workers: Optional[int] = None, tile: int = 2048):
         if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
             raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
         if not 0.0 <= lambda_value <= 1.0:
@@ -96,42 +96,52 @@ class KReciprocalReranker:
 
         d is symmetric, so only the tiles on and above the diagonal are computed: each gives
         candidates to its rows and, transposed, to its columns. Only entries not above a row's
-        current k-th best are candidates; they are merged in order of (distance, index), so the
-        result does not depend on the order the tiles finish in.
+        current k-th best are candidates. Lists are kept as int64 keys (bits of d**2 >= 0, which
+        order like the values, then the index), so merging is one exact top-k and the result
+        does not depend on the order the tiles finish in.
         """
         num, k = len(self.feats), self.k1 + 1
-        best_d = torch.full((num, k), float('inf'))
-        best_i = torch.zeros((num, k), dtype=torch.long)
+        if num >= 2 ** 31:
+            raise ValueError(f'rerank supports fewer than 2**31 samples, got {num}')
+        none = torch.iinfo(torch.long).max
+        best = torch.full((num, k), none)  # sorted keys
         row_max = torch.zeros(num)
         locks = {s: threading.Lock() for s in range(0, num, tile)}
         sq = self.sqnorm
 
-        def candidates(dist, start):
-            """(n, m) distances and columns that may enter rows start..'s lists (inf: none)."""
-            bound = best_d[start:start + len(dist), -1]  # may be stale: only ever decreases
-            if torch.isinf(bound).any():  # a row without k candidates yet: take its k best
-                near = dist.topk(min(k, dist.shape[1]), dim=1, largest=False)
-                return near.values, near.indices
-            rows, cols = (dist <= bound[:, None]).nonzero(as_tuple=True)
-            count = torch.bincount(rows, minlength=len(dist))
-            slot = torch.arange(len(rows)) - (count.cumsum(0) - count)[rows]
-            cand_d = torch.full((len(dist), max(int(count.max()), 1)), float('inf'))
-            cand_i = torch.zeros(cand_d.shape, dtype=torch.long)
-            cand_d[rows, slot] = dist[rows, cols]
-            cand_i[rows, slot] = cols
-            return cand_d, cand_i
+        def keys(sqdist, index):
+            return (sqdist.contiguous().view(torch.int32).long() << 31) | index
 
-        def merge(start, dist, offset):
-            cand_d, cand_i = candidates(dist, start)
-            end = start + len(dist)
+        def candidates(dist, dim, start, offset):
+            """(n, m) keys of entries of ``dist`` that may enter the lists of its rows (dim 1)
+            or columns (dim 0), i.e. samples start.., padded with ``none``."""
+            n = dist.shape[1 - dim]
+            bound = best[start:start + n, -1]  # may be stale: only ever decreases
+            if bool((bound == none).any()):  # one without k candidates yet: take the k best
+                near = dist.topk(min(k, dist.shape[dim]), dim=dim, largest=False)
+                values, index = (near.values, near.indices) if dim else (near.values.t(),
+                                                                         near.indices.t())
+                return keys(values, index + offset)
+            bound = (bound >> 31).int().view(torch.float32)
+            hits = (dist <= (bound[:, None] if dim else bound[None, :])).nonzero()
+            values = dist[hits[:, 0], hits[:, 1]]
+            owner, index = (hits[:, 0], hits[:, 1]) if dim else (hits[:, 1], hits[:, 0])
+            if not dim:  # group by column
+                order = owner.argsort(stable=True)
+                owner, index, values = owner[order], index[order], values[order]
+            count = torch.bincount(owner, minlength=n)
+            slot = torch.arange(len(owner)) - (count.cumsum(0) - count)[owner]
+            cand = torch.full((n, max(int(count.max()), 1)), none)
+            cand[owner, slot] = keys(values, index + offset)
+            return cand
+
+        def merge(start, dist, dim, offset):
+            cand = candidates(dist, dim, start, offset)
+            end = start + len(cand)
             with locks[start]:
-                d = torch.cat([best_d[start:end], cand_d], 1)
-                i = torch.cat([best_i[start:end], cand_i + offset], 1)
-                order = i.argsort(dim=1, stable=True)
-                d, i = d.gather(1, order), i.gather(1, order)
-                order = d.argsort(dim=1, stable=True)[:, :k]  # by (d, index) in each row
-                best_d[start:end], best_i[start:end] = d.gather(1, order), i.gather(1, order)
-                torch.maximum(row_max[start:end], dist.amax(1), out=row_max[start:end])
+                best[start:end] = torch.cat([best[start:end], cand], 1).topk(
+                    k, dim=1, largest=False).values
+                torch.maximum(row_max[start:end], dist.amax(dim), out=row_max[start:end])
 
         def tile_pair(r0, c0):
             r1, c1 = min(r0 + tile, num), min(c0 + tile, num)
@@ -139,13 +149,14 @@ class KReciprocalReranker:
                                   None if sq is None else sq[r0:r1],
                                   None if sq is None else sq[c0:c1])
             d.mul_(d)
-            merge(r0, d, c0)
+            merge(r0, d, 1, c0)
             if c0 != r0:
-                merge(c0, d.t(), r0)
+                merge(c0, d, 0, r0)
 
         starts = range(0, num, tile)
         run_tasks(tile_pair, [(r, c) for r in starts for c in starts if c >= r], self.num_workers)
-        return best_i, best_d, row_max.clamp_min_(torch.finfo(row_max.dtype).tiny)
+        sqdist = (best >> 31).int().view(torch.float32)
+        return best & (2 ** 31 - 1), sqdist, row_max.clamp_min_(torch.finfo(row_max.dtype).tiny)
 
     def _pair_original(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """d**2 / row max for the pairs (rows[e], cols[e]); most are among the kept neighbours."""
@@ -184,9 +195,9 @@ class KReciprocalReranker:
             rows = slice(s, min(s + 4096, num))
             recip = torch.where(self._reciprocal(k_full, rows), self.knn[rows], -1)  # R(p, k1)
             cand = recip.clamp_min(0)
-            cand_sets = half_sets[cand]  # (n, k_full, k_half)
-            shared = ((cand_sets[..., None] == recip[:, None, None, :]) &
-                      (cand_sets[..., None] >= 0)).any(-1).sum(-1)
+            cand_sets = half_sets[cand]  # (n, k_full, k_half); -1 never equals -2 below
+            shared = (cand_sets[..., None] == torch.where(recip >= 0, recip, -2)[:, None, None, :]
+                      ).any(-1).sum(-1)
             take = (recip >= 0) & (shared.double() > 2.0 / 3 * half_size[cand].double())
             extra = torch.where(take[..., None], cand_sets, -1).flatten(1)
             members = torch.cat([recip, extra], 1).sort(1).values

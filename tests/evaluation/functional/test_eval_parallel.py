@@ -44,7 +44,7 @@ def test_results_do_not_depend_on_workers_or_chunks():
     one = evaluate_features(q, gal, *ids, chunk_size=7, num_workers=1, **options)
     three = evaluate_features(q, gal, *ids, chunk_size=7, num_workers=3, **options)
     assert one == three
-    other_chunks = evaluate_features(q, gal, *ids, chunk_size=4, num_workers=2, rerank=options['rerank'],
-                                     roc=True)
+    other_chunks = evaluate_features(q, gal, *ids, chunk_size=4, num_workers=2,
+                                     rerank=options['rerank'], roc=True)
     for key in ('mAP', 'mINP', 'TPR@FPR=1e-02'):
         assert other_chunks[key] == pytest.approx(one[key], abs=1e-12)

@@ -26,7 +26,8 @@ def test_hand_case_with_ties():
 
 @pytest.mark.parametrize('kind', ['normal', 'integer', 'negative', 'with_inf'])
 def test_equals_stable_argsort(kind):
-    g = torch.Generator().manual_seed({'normal': 0, 'integer': 1, 'negative': 2, 'with_inf': 3}[kind])
+    seed = {'normal': 0, 'integer': 1, 'negative': 2, 'with_inf': 3}[kind]
+    g = torch.Generator().manual_seed(seed)
     for _ in range(40):
         rows = int(torch.randint(1, 6, (), generator=g))
         cols_n = int(torch.randint(1, 70, (), generator=g))

@@ -24,7 +24,8 @@ def direct_market_eval(dist, q_pids, q_camids, g_pids, g_camids):
             skipped += 1
             aps.append(float('nan')), inps.append(float('nan')), firsts.append(-1)
             continue
-        aps.append(sum((m + 1) / (r + 1) for m, r in enumerate(positive_ranks)) / len(positive_ranks))
+        precisions = [(m + 1) / (r + 1) for m, r in enumerate(positive_ranks)]
+        aps.append(sum(precisions) / len(positive_ranks))
         inps.append(len(positive_ranks) / (positive_ranks[-1] + 1))
         firsts.append(positive_ranks[0])
     valid = [a == a for a in aps]
@@ -105,8 +106,10 @@ def test_fast_path_equals_direct_full_sort(seed):
 def test_features_euclidean_and_cosine_against_direct_distances():
     g = torch.Generator().manual_seed(3)
     q, gal = torch.randn(19, 8, generator=g), torch.randn(90, 8, generator=g)
-    q_pids, g_pids = torch.randint(0, 6, (19,), generator=g), torch.randint(0, 6, (90,), generator=g)
-    q_camids, g_camids = torch.randint(0, 2, (19,), generator=g), torch.randint(0, 2, (90,), generator=g)
+    q_pids = torch.randint(0, 6, (19,), generator=g)
+    g_pids = torch.randint(0, 6, (90,), generator=g)
+    q_camids = torch.randint(0, 2, (19,), generator=g)
+    g_camids = torch.randint(0, 2, (90,), generator=g)
     ids = (q_pids, q_camids, g_pids, g_camids)
     euclid = torch.cdist(q.double(), gal.double())  # true Euclidean: same ranking as squared
     cos = 1 - torch.nn.functional.cosine_similarity(q.double()[:, None], gal.double()[None], dim=2)
