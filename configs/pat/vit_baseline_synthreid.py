@@ -9,7 +9,7 @@ model = dict(
     data_preprocessor=dict(type='ReIDDataPreprocessor', mean=[127.5, 127.5, 127.5],
                            std=[127.5, 127.5, 127.5], bgr_to_rgb=True),
     backbone=dict(type='ViTReID', arch=_base_.vit_arch,
-                  img_size=_base_.img_size, patch_size=16, stride_size=16, drop_path_rate=0.1,
+                  img_size=_base_.img_size, patch_size=_base_.patch, stride_size=_base_.patch, drop_path_rate=0.1,
                   frozen_patch_embed=False, pretrained=None),
     neck=dict(type='TokenSelect', index=0),
     head=dict(type='BNNeckHead', in_channels=_base_.vit_arch['embed_dim'],
@@ -19,4 +19,4 @@ model = dict(
               loss_triplet=dict(type='TripletLoss', margin=None, hard_mining=True,
                                 loss_weight=1.0),
               triplet_feat='before_bn', test_feat='before_bn'),
-    test_cfg=dict(flip=False))
+    test_cfg=dict(flip=True))
