@@ -109,7 +109,7 @@ def test_two_rank_collection_equals_single_process(tmp_path):
         port = sock.getsockname()[1]
     out = mp.Manager().dict()
     mp.start_processes(_dist_worker, args=(2, port, str(tmp_path), out), nprocs=2,
-                       start_method='fork')
+                       start_method='spawn')
     assert out[0] == expected and out[1] == expected
     # the test can see both faults: a kept padding duplicate, and rank-major order (ties)
     data = _tie_dataset()

@@ -79,7 +79,7 @@ def test_distributed_fill_and_update_give_identical_full_banks():
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
     out = mp.Manager().dict()
-    mp.start_processes(_ddp_worker, args=(2, port, out), nprocs=2, start_method='fork')
+    mp.start_processes(_ddp_worker, args=(2, port, out), nprocs=2, start_method='spawn')
     # filled: entry i = 10 i; then entry 1 updated by rank 0's 4 then rank 1's 8 (gather order):
     # 10 -> 0.5*10 + 0.5*4 = 7 -> 0.5*7 + 0.5*8 = 7.5
     expected = torch.tensor([0.0, 7.5, 20.0, 30.0]).view(1, 4, 1).expand(2, 4, 1)
