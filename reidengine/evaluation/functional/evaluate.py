@@ -13,7 +13,7 @@ import torch
 from .distance import check_features, check_metric, prepare_features
 from .query_expansion import average_query_expansion
 from .distance import pairwise_distance
-from .parallel import run_chunks
+from .parallel import run_chunks, single_threaded_ops
 from .rank import RankAccumulator, drop_junk
 from .rerank import KReciprocalReranker
 from .roc import RocAccumulator
@@ -84,6 +84,16 @@ def evaluate_features(query: torch.Tensor, gallery: torch.Tensor, q_pids, q_cami
         single_gallery_shot: None or dict(num_repeats=10, seed=0).
         chunk_size: queries per distance block; num_workers: threads (default: torch's count).
     """
+    num_workers = num_workers or torch.get_num_threads()
+    with single_threaded_ops():  # small setup ops too: no per-op thread barriers (parallel.py)
+        return _evaluate_features(query, gallery, q_pids, q_camids, g_pids, g_camids, metric,
+                                  normalize_feat, ranks, rerank, aqe, single_gallery_shot, roc,
+                                  chunk_size, num_workers)
+
+
+def _evaluate_features(query, gallery, q_pids, q_camids, g_pids, g_camids, metric,
+                       normalize_feat, ranks, rerank, aqe, single_gallery_shot, roc, chunk_size,
+                       num_workers):
     check_metric(metric)
     query = check_features(query, 'query features')
     gallery = check_features(gallery, 'gallery features')
@@ -121,6 +131,14 @@ def evaluate_distmat(distmat: torch.Tensor, q_pids, q_camids, g_pids, g_camids,
                      roc: bool = False, chunk_size: int = 256,
                      num_workers: Optional[int] = None) -> Dict[str, float]:
     """The same metrics from a precomputed (Q, G) distance matrix (junk columns dropped)."""
+    num_workers = num_workers or torch.get_num_threads()
+    with single_threaded_ops():
+        return _evaluate_distmat(distmat, q_pids, q_camids, g_pids, g_camids, ranks,
+                                 single_gallery_shot, roc, chunk_size, num_workers)
+
+
+def _evaluate_distmat(distmat, q_pids, q_camids, g_pids, g_camids, ranks, single_gallery_shot,
+                      roc, chunk_size, num_workers):
     distmat = torch.as_tensor(distmat)
     if distmat.dim() != 2:
         raise ValueError(f'distmat must be 2-D (num_query, num_gallery), got '
