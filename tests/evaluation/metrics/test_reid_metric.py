@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from reidengine.registry import METRICS, register_all_modules
+from reidengine.evaluation import ReIDMetric
 from reidengine.evaluation.functional import evaluate_features
+from reidengine.registry import METRICS, register_all_modules
 
 
 def sample(feature, pid, camid, is_query):
@@ -80,7 +81,7 @@ def _dist_worker(rank, world_size, port, collect_dir, out):
         dataset = _tie_dataset()
         sampler = DefaultSampler(dataset, shuffle=False, round_up=True)  # pads rank 1
         indices = list(sampler)
-        metric = build(collect_dir=collect_dir)
+        metric = ReIDMetric(collect_dir=collect_dir)
         for s in range(0, len(indices), 2):
             metric.process(None, [dataset[i] for i in indices[s:s + 2]])
         out[rank] = metric.evaluate(len(dataset))
@@ -101,7 +102,7 @@ def test_two_rank_collection_equals_single_process(tmp_path):
     import socket
 
     import torch.multiprocessing as mp
-    single = build()
+    single = ReIDMetric()
     single.process(None, _tie_dataset())
     expected = single.evaluate(len(_tie_dataset()))
     with socket.socket() as sock:
