@@ -5,8 +5,8 @@ on the same distances, but it never forms an (N x N) matrix (N = queries + galle
 
 * ``d`` = the evaluation distance (``distance.pairwise_distance``); the classic code uses
   ``d**2`` divided by its row maximum ("original distance").
-* k-nearest neighbours N(p, k1+1) of every sample come from one blockwise pass over the N x N
-  distances (only the top ``k1 + 1`` and the row maximum are kept).
+* k-nearest neighbours N(p, k1+1) of every sample come from one pass over the upper triangle of
+  the N x N distances in square tiles (only the top ``k1 + 1`` and the row maximum are kept).
 * R(p, k1) = k-reciprocal neighbours (Eq. 4); R*(p, k1) adds R(q, round(k1/2)) of each q in
   R(p, k1) that shares more than 2/3 of it (Eq. 6).
 * V_p (Eq. 7): weights exp(-d(p, g)) on R*(p), normalised to sum 1; local query expansion
@@ -15,7 +15,8 @@ on the same distances, but it never forms an (N x N) matrix (N = queries + galle
   sum max = 2 - sum min since every V sums to 1; final (Eq. 12):
   (1 - lambda) * d_J + lambda * d.
 
-Memory: O(N (k1 + stored weights)) plus one (chunk x N) distance block at a time.
+Memory: O(N (k1 + stored weights)) plus, per worker thread, one distance tile or one
+(chunk x G) block of final distances.
 """
 import threading
 from typing import Iterator, Optional, Tuple
