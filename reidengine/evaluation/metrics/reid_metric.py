@@ -35,6 +35,7 @@ class ReIDMetric(BaseMetric):
             (``single_gallery_shot_repeats`` draws, generator seeded with ``seed``).
         roc: also report ``TPR@FPR=1e-04``, ``1e-03``, ``1e-02`` over all valid pairs.
         chunk_size: queries per distance block (bounds memory: chunk_size x gallery floats).
+        num_workers: evaluation threads (default: torch's thread count; ``functional/parallel.py``).
         collect_device, prefix, collect_dir: see ``mmengine.evaluator.BaseMetric``.
     """
 
@@ -42,11 +43,13 @@ class ReIDMetric(BaseMetric):
                  ranks: Sequence[int] = (1, 5, 10), rerank: Optional[dict] = None,
                  aqe: Optional[dict] = None, cuhk03_single_gallery_shot: bool = False,
                  single_gallery_shot_repeats: int = 10, seed: int = 0, roc: bool = False,
-                 chunk_size: int = 256, collect_device: str = 'cpu',
+                 chunk_size: int = 256, num_workers: Optional[int] = None,
+                 collect_device: str = 'cpu',
                  prefix: Optional[str] = None, collect_dir: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.options = dict(metric=metric, normalize_feat=normalize_feat, ranks=tuple(ranks),
-                            rerank=rerank, aqe=aqe, roc=roc, chunk_size=chunk_size)
+                            rerank=rerank, aqe=aqe, roc=roc, chunk_size=chunk_size,
+                            num_workers=num_workers)
         self.single_gallery_shot = dict(num_repeats=single_gallery_shot_repeats, seed=seed) \
             if cuhk03_single_gallery_shot else None
 
