@@ -62,6 +62,37 @@ class IBN(nn.Module):
         return torch.cat((self.IN(x_in), self.BN(x_bn)), dim=1)
 
 
+def _narrow_resnet(block, num_blocks, base_channels: int) -> ResNet:
+    """A torchvision-layout ResNet whose stage widths start at ``base_channels`` instead of 64.
+
+    The small variant for tests and the CPU demo (e.g. ResNet-18 at width 16: ~1/16 of the
+    FLOPs); same blocks, module names and initialisation as torchvision's ``ResNet``.
+    """
+    net = ResNet(block, [1, 1, 1, 1])  # only for its stem modules' types and the forward layout
+    net.conv1 = nn.Conv2d(3, base_channels, kernel_size=7, stride=2, padding=3, bias=False)
+    net.bn1 = nn.BatchNorm2d(base_channels)
+    inplanes = base_channels
+    for i, n in enumerate(num_blocks):
+        planes, stride = base_channels * 2 ** i, 1 if i == 0 else 2
+        blocks = []
+        for j in range(n):
+            downsample = None
+            if j == 0 and (stride != 1 or inplanes != planes * block.expansion):
+                downsample = nn.Sequential(
+                    nn.Conv2d(inplanes, planes * block.expansion, 1, stride=stride, bias=False),
+                    nn.BatchNorm2d(planes * block.expansion))
+            blocks.append(block(inplanes, planes, stride if j == 0 else 1, downsample))
+            inplanes = planes * block.expansion
+        setattr(net, f'layer{i + 1}', nn.Sequential(*blocks))
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return net
+
+
 def _set_first_block_stride(layer: nn.Sequential, stride: int) -> None:
     """Change the down-sampling stride of the first block of a stage (used for the ReID last stride)."""
     block = layer[0]
@@ -90,6 +121,8 @@ class ResNetReID(nn.Module):
             converted layout), loaded at construction, so modules copied from this backbone afterwards
             (MDPR's per-branch layer3/layer4) carry the pretrained weights.
         weights_format: 'auto' (detected from the keys), 'torchvision', 'ibn', 'moco' or 'reidengine'.
+        base_channels: width of the first stage (64 = standard); smaller gives the narrow variants
+            used by tests and the CPU demo (stage widths base x 1, 2, 4, 8).
 
     Attributes ``stem`` (conv1, bn1, relu, maxpool) and ``layer1``..``layer4`` are the stages as modules;
     ``out_channels`` lists the channels of each returned stage.
@@ -106,8 +139,12 @@ class ResNetReID(nn.Module):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  pretrained: Optional[str] = None,
-                 weights_format: str = 'auto'):
+                 weights_format: str = 'auto',
+                 base_channels: int = 64):
         super().__init__()
+        if not isinstance(base_channels, int) or base_channels < 4 or base_channels % 2:
+            raise ValueError(f'ResNetReID: base_channels={base_channels!r}; expected an even int >= 4 '
+                             '(64 = the standard widths)')
         if depth not in RESNET_ARCHS:
             raise ValueError(f'ResNetReID: depth={depth!r}; expected one of {sorted(RESNET_ARCHS)}')
         if ibn not in (None, 'a'):
@@ -131,7 +168,10 @@ class ResNetReID(nn.Module):
         self.norm_eval = norm_eval
 
         block, num_blocks = RESNET_ARCHS[depth]
-        net = ResNet(block, list(num_blocks))  # torchvision init: Kaiming convs, BN weight 1 bias 0
+        if base_channels == 64:
+            net = ResNet(block, list(num_blocks))  # torchvision init: Kaiming convs, BN weight 1 bias 0
+        else:
+            net = _narrow_resnet(block, num_blocks, base_channels)
         self.stem = nn.Sequential(OrderedDict(
             conv1=net.conv1, bn1=net.bn1, relu=net.relu, maxpool=net.maxpool))
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
@@ -140,7 +180,7 @@ class ResNetReID(nn.Module):
                 for blk in layer:
                     blk.bn1 = IBN(blk.bn1.num_features, ibn_ratio)
         _set_first_block_stride(self.layer4, last_stride)
-        stage_channels = [64 * 2 ** i * block.expansion for i in range(4)]
+        stage_channels = [base_channels * 2 ** i * block.expansion for i in range(4)]
         self.out_channels: List[int] = [stage_channels[i] for i in out_indices]
 
         if pretrained is not None:

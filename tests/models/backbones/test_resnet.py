@@ -167,3 +167,26 @@ def test_norm_eval_keeps_every_batch_norm_fixed_in_train_mode():
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert model.layer1[0].bn1.IN.training  # InstanceNorm has no statistics to freeze
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_narrow_variant_keeps_the_layout_and_scales_every_width(depth):
+    wide = ResNetReID(depth=depth, last_stride=1, out_indices=(0, 1, 2, 3))
+    narrow = ResNetReID(depth=depth, last_stride=1, out_indices=(0, 1, 2, 3), base_channels=16)
+    wide_sd, narrow_sd = wide.state_dict(), narrow.state_dict()
+    assert list(wide_sd) == list(narrow_sd)  # same module names: checkpoints map the same way
+    for key, w in wide_sd.items():
+        n = narrow_sd[key]
+        assert n.dim() == w.dim()
+        if w.dim() == 4:  # conv weights: every width scaled by 16/64, the input image channels kept
+            assert n.shape[0] * 4 == w.shape[0]
+            assert n.shape[1] == (3 if key == 'stem.conv1.weight' else w.shape[1] // 4)
+    assert narrow.out_channels == [c // 4 for c in wide.out_channels]
+    outs = narrow(torch.randn(2, 3, 64, 32))
+    assert [o.shape[1] for o in outs] == narrow.out_channels
+    assert outs[-1].shape[-2:] == (4, 2)  # last stride 1: 1/16 of the input
+
+
+def test_base_channels_must_be_a_usable_width():
+    with pytest.raises(ValueError, match='base_channels=3'):
+        ResNetReID(depth=18, base_channels=3)
