@@ -1,7 +1,10 @@
 # A CNN variant of the synthetic demo (the README's demo is configs/pat/pat_synthreid.py): a BoT-style
 # ResNet-18 trained from scratch on SynthReID style 'A' (street) and tested on the unseen style 'B'
 # (indoor; disjoint people, other backgrounds and colour casts) and on A's own test split. About 5x
-# slower per iteration than the demo's tiny ViT on a 2-core CPU; results not measured yet.
+# slower per iteration than the demo's tiny ViT on a 2-core CPU at full width. Measured with the
+# narrow variant (`--cfg-options model.backbone.base_channels=32 model.head.in_channels=256`,
+# 300 iterations, 2 min 50 s at load ~2.5): A (same style) 15.0 mAP / 15.2 R1, B (unseen) 2.1 / 0.5,
+# chance 1.3 / 1.0.
 # The data are generated on first use under the data root (about 30 s).
 _base_ = [
     '../_base_/models/bot_r50.py',
