@@ -15,6 +15,7 @@ from reidengine.registry import TRANSFORMS
 from .erasing import LocalGrayscale, RandomErasing, sample_rectangle
 from .formatting import PackReIDInputs
 from .loading import LoadReIDImage
+from .photometric import ColorJitter, RandomGaussianBlur
 from .processing import PadRandomCrop, ReIDResize
 from .random_patch import RandomPatch
 
@@ -24,6 +25,6 @@ for _cls in (LoadImageFromFile, Resize, RandomFlip, Pad, CenterCrop, Normalize, 
 
 __all__ = [
     'LoadReIDImage', 'ReIDResize', 'PadRandomCrop', 'RandomErasing', 'LocalGrayscale',
-    'RandomPatch', 'PackReIDInputs', 'sample_rectangle', 'LoadImageFromFile', 'Resize',
+    'RandomPatch', 'ColorJitter', 'RandomGaussianBlur', 'PackReIDInputs', 'sample_rectangle', 'LoadImageFromFile', 'Resize',
     'RandomFlip', 'Pad', 'CenterCrop', 'Normalize', 'RandomApply', 'RandomChoice'
 ]
