@@ -6,36 +6,29 @@ state dict (``open_clip_pytorch_model.bin`` / ``.safetensors``, ``visual.*`` key
 ``CLIPViTReID`` at 256 x 128 (checking every key and shape) and prints the report, then saves the image-tower
 weights with ``torch.save`` at the checkpoint's own resolution.
 """
-import argparse
-
-import torch
-
 from reidengine.models.backbones.clip_vit import CLIPViTReID, convert_clip_weights
 from reidengine.models.backbones.vit import infer_vit_arch
-from reidengine.models.backbones.weight_loading import load_state_dict_safe
+from reidengine.models.backbones.weight_loading import convert_checkpoint, converter_args
+
+
+def clip_arch(state_dict: dict, source: str):
+    """Architecture, patch size and whether the image tower has its output projection ``proj``."""
+    arch, patch = infer_vit_arch(state_dict, source=source)
+    if 'proj' in state_dict:
+        arch['output_dim'] = state_dict['proj'].shape[1]
+    return arch, patch, 'proj' in state_dict
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='source checkpoint (local file)')
-    parser.add_argument('dst', help='output path of the converted state dict')
-    parser.add_argument('--img-size', type=int, nargs=2, default=(256, 128), metavar=('H', 'W'),
-                        help='image size of the check load (default 256 128)')
-    args = parser.parse_args(argv)
-    state_dict = convert_clip_weights(load_state_dict_safe(args.src), source=args.src)
-    arch, patch = infer_vit_arch(state_dict, source=args.src)
-    use_proj = 'proj' in state_dict
-    if use_proj:
-        arch['output_dim'] = state_dict['proj'].shape[1]
-    backbone = CLIPViTReID(arch=arch, img_size=tuple(args.img_size), patch_size=patch, stride_size=patch,
+    args = converter_args(__doc__.splitlines()[0], (256, 128), argv)
+
+    def build(state_dict):
+        arch, patch, use_proj = clip_arch(state_dict, args.src)
+        return CLIPViTReID(arch=arch, img_size=args.img_size, patch_size=patch, stride_size=patch,
                            use_proj=use_proj)
-    report = backbone.load_converted(state_dict, source=args.src)
-    print(f'{args.src}: CLIP image tower {arch}, patch {patch}; loaded {len(report["loaded"])} tensors, resized '
-          f'{report["resized"] or "-"}, newly initialised {report["missing"] or "-"}, '
-          f'dropped {report["unexpected"] or "-"}')
-    torch.save({k: v for k, v in state_dict.items() if k not in set(report['unexpected'])}, args.dst)
-    print(f'saved to {args.dst}')
-    return report
+
+    return convert_checkpoint(args.src, args.dst, convert_clip_weights, build,
+                              label=lambda sd: 'CLIP image tower %s, patch %s' % clip_arch(sd, args.src)[:2])
 
 
 if __name__ == '__main__':

@@ -206,3 +206,34 @@ def load_pretrained(model: nn.Module,
         lines.append(f'  unexpected (ignored): {preview_keys(unexpected)}')
     logger.info('\n'.join(lines))
     return dict(loaded=list(to_load), resized=resized, missing=new_init + missing, unexpected=unexpected)
+
+
+def convert_checkpoint(src: str, dst: str, convert: Callable[..., Dict[str, torch.Tensor]],
+                       build: Callable[[Dict[str, torch.Tensor]], nn.Module], label: str) -> dict:
+    """The body of the ViT-family converter scripts (``tools/model_converters/``): read ``src`` safely,
+    ``convert(state_dict, source=src)`` it to the engine's keys, check-load it into ``build(state_dict)``
+    (every key and shape checked, position embeddings resampled), print the report and save the keys the
+    backbone uses to ``dst`` with ``torch.save``. Returns the load report."""
+    state_dict = convert(load_state_dict_safe(src), source=src)
+    backbone = build(state_dict)
+    report = backbone.load_converted(state_dict, source=src)
+    print(f'{src}: {label(state_dict) if callable(label) else label}; loaded {len(report["loaded"])} tensors, '
+          f'resized {report["resized"] or "-"}, newly initialised {report["missing"] or "-"}, '
+          f'dropped {report["unexpected"] or "-"}')
+    dropped = set(report['unexpected'])
+    torch.save({k: v for k, v in state_dict.items() if k not in dropped}, dst)
+    print(f'saved to {dst}')
+    return report
+
+
+def converter_args(description: str, img_size: Sequence[int], argv=None):
+    """Command line of the converter scripts: ``SRC DST [--img-size H W]`` (the check-load size)."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help='source checkpoint (local file)')
+    parser.add_argument('dst', help='output path of the converted state dict')
+    parser.add_argument('--img-size', type=int, nargs=2, default=tuple(img_size), metavar=('H', 'W'),
+                        help=f'image size of the check load (default {img_size[0]} {img_size[1]})')
+    args = parser.parse_args(argv)
+    args.img_size = tuple(args.img_size)
+    return args
