@@ -13,7 +13,8 @@ model = dict(
         type='ReIDDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+        channels_last=True),  # NHWC batches: faster CPU convolutions (same numbers)
     backbone=dict(type='ResNetReID', depth=50, last_stride=1),
     neck=dict(type='GlobalAvgPool'),  # or dict(type='GeM', p=3.0, learnable=True)
     head=dict(
