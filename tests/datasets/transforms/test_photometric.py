@@ -71,3 +71,35 @@ def test_bad_arguments_are_named(cfg, match):
 def test_non_uint8_image_names_the_file():
     with pytest.raises(ValueError, match='x.jpg'):
         ColorJitter(brightness=0.2)(dict(img=np.zeros((4, 4, 3), np.float32), img_path='x.jpg'))
+
+
+def test_adjust_hue_matches_torchvision_up_to_quantisation():
+    from torchvision.transforms.v2 import functional as F
+
+    from reidengine.datasets.transforms.photometric import adjust_hue
+    # saturated, bright colours (where the hue is well defined) and greys (which must stay grey)
+    rgb = torch.from_numpy(_image(4, 32, 32)).permute(2, 0, 1).contiguous()
+    rgb[:, :4] = 128
+    for h in (-0.3, -0.05, 0.1, 0.25, 0.5):
+        ours, ref = adjust_hue(rgb, h).int(), F.adjust_hue(rgb, h).int()
+        diff = (ours - ref).abs()
+        assert diff.float().mean() < 2.0 and diff.max() <= 12, (h, diff.float().mean(), diff.max())
+        assert torch.equal(ours[:, :4], rgb[:, :4].int())  # greys unchanged
+    assert torch.equal(adjust_hue(rgb, 0.0), rgb)
+    with pytest.raises(ValueError, match='hue_factor'):
+        adjust_hue(rgb, 0.7)
+
+
+def test_color_jitter_follows_torchvision_parameters_and_order():
+    # without hue, the jitter is exactly torchvision's ColorJitter under the same random state
+    from torchvision.transforms import v2
+    img = _image(5)
+    ours = ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4)
+    ref = v2.ColorJitter(0.4, 0.4, 0.4)
+    for seed in range(5):
+        torch.manual_seed(seed)
+        torch.rand(())  # the prob draw of ours
+        expected = ref(torch.from_numpy(np.ascontiguousarray(img[..., ::-1])).permute(2, 0, 1))
+        torch.manual_seed(seed)
+        got = ours(dict(img=img.copy()))['img']
+        np.testing.assert_array_equal(got[..., ::-1], expected.permute(1, 2, 0).numpy())
