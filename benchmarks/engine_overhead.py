@@ -243,7 +243,8 @@ def engine_vs_bare(cfg, batches, repeats: int, warmup: int, quiet: dict) -> dict
         hooks.append({k: v / marks['iters'] for k, v in accounting.per_hook.items()})
         fill.append(marks['train_ready'] - marks['before_train'])
         epoch_end.append(marks['epoch_end_done'] - marks['epoch_end_start'])
-    return dict(others=others, engine=median(engine), bare=median(bare), before_train=median(fill), epoch_end=median(epoch_end),
+    return dict(others=others, engine=median(engine), bare=median(bare), before_train=median(fill),
+                epoch_end=median(epoch_end),
                 engine_all=engine, bare_all=bare, batch=len(batches[0]['inputs']),
                 parts={k: median([p.get(k, 0.0) for p in parts]) for k in parts[0]},
                 hooks={k: median([h.get(k, 0.0) for h in hooks]) for k in hooks[0]})

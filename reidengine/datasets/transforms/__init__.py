@@ -25,6 +25,6 @@ for _cls in (LoadImageFromFile, Resize, RandomFlip, Pad, CenterCrop, Normalize, 
 
 __all__ = [
     'LoadReIDImage', 'ReIDResize', 'PadRandomCrop', 'RandomErasing', 'LocalGrayscale',
-    'RandomPatch', 'ColorJitter', 'RandomGaussianBlur', 'PackReIDInputs', 'sample_rectangle', 'LoadImageFromFile', 'Resize',
-    'RandomFlip', 'Pad', 'CenterCrop', 'Normalize', 'RandomApply', 'RandomChoice'
+    'RandomPatch', 'ColorJitter', 'RandomGaussianBlur', 'PackReIDInputs', 'sample_rectangle',
+    'LoadImageFromFile', 'Resize', 'RandomFlip', 'Pad', 'CenterCrop', 'Normalize', 'RandomApply', 'RandomChoice'
 ]

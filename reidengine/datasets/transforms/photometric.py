@@ -2,7 +2,7 @@
 
 Camera changes in ReID are largely photometric (white balance, colour response, exposure, focus);
 domain-generalisation recipes counter them with colour jitter and blur on the training images
-(e.g. the "ColorJitter" of fast-reid's DG configs). The image math is torchvision's
+(e.g. fast-reid's ``INPUT.CJ`` option). The image math is torchvision's
 (``torchvision.transforms.v2``); these wrappers only move the pipeline's HxWx3 BGR uint8 image to an
 RGB tensor and back, and draw the randomness from ``torch``'s generator, which the data loader seeds
 per worker. One exception for speed: the hue shift runs through OpenCV's 8-bit HSV conversion (0.06 ms

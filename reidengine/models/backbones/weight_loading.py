@@ -14,7 +14,7 @@ import pickle
 import re
 import warnings
 import zipfile
-from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import MMLogger
@@ -209,7 +209,8 @@ def load_pretrained(model: nn.Module,
 
 
 def convert_checkpoint(src: str, dst: str, convert: Callable[..., Dict[str, torch.Tensor]],
-                       build: Callable[[Dict[str, torch.Tensor]], nn.Module], label: str) -> dict:
+                       build: Callable[[Dict[str, torch.Tensor]], nn.Module],
+                       label: Union[str, Callable[[Dict[str, torch.Tensor]], str]]) -> dict:
     """The body of the ViT-family converter scripts (``tools/model_converters/``): read ``src`` safely,
     ``convert(state_dict, source=src)`` it to the engine's keys, check-load it into ``build(state_dict)``
     (every key and shape checked, position embeddings resampled), print the report and save the keys the
