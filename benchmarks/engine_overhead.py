@@ -34,7 +34,7 @@ import time
 
 import torch
 
-from models import OtherLoad, wait_until_quiet  # noqa: E402  (benchmarks/models.py, next to this script)
+from models import OtherLoad, median, wait_until_quiet  # noqa: E402  (benchmarks/models.py, next to this script)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIGS = ('configs/pat/pat_synthreid.py', 'configs/pat/vit_baseline_synthreid.py',
@@ -210,11 +210,6 @@ def bare_loop(model, optimizer, batches, warmup: int) -> float:
         loss.backward()
         optimizer.step()
     return (time.perf_counter() - start) / (len(batches) - warmup)
-
-
-def median(values):
-    values = sorted(values)
-    return values[len(values) // 2]
 
 
 def engine_vs_bare(cfg, batches, repeats: int, warmup: int, quiet: dict) -> dict:

@@ -129,8 +129,7 @@ class RankAccumulator:
         num_valid = int(valid.sum())
         if num_valid == 0:
             raise ValueError('no query has a positive in the gallery (same identity, other '
-                             'camera); '
-                             'check the query/gallery split and the pid/camid values')
+                             'camera); check the query/gallery split and the pid/camid values')
         first = self.per_query['first'][valid]
         last = self.per_query['last'][valid]
         num_pos = self.per_query['num_pos'][valid].double()

@@ -66,24 +66,16 @@ def _narrow_resnet(block, num_blocks, base_channels: int) -> ResNet:
     """A torchvision-layout ResNet whose stage widths start at ``base_channels`` instead of 64.
 
     The small variant for tests and the CPU demo (e.g. ResNet-18 at width 16: ~1/16 of the
-    FLOPs); same blocks, module names and initialisation as torchvision's ``ResNet``.
+    FLOPs); the stages are built by torchvision's own ``ResNet._make_layer`` (same blocks,
+    down-sampling and module names) and initialised as torchvision does.
     """
     net = ResNet(block, [1, 1, 1, 1])  # only for its stem modules' types and the forward layout
     net.conv1 = nn.Conv2d(3, base_channels, kernel_size=7, stride=2, padding=3, bias=False)
     net.bn1 = nn.BatchNorm2d(base_channels)
-    inplanes = base_channels
+    net.inplanes = base_channels
     for i, n in enumerate(num_blocks):
-        planes, stride = base_channels * 2 ** i, 1 if i == 0 else 2
-        blocks = []
-        for j in range(n):
-            downsample = None
-            if j == 0 and (stride != 1 or inplanes != planes * block.expansion):
-                downsample = nn.Sequential(
-                    nn.Conv2d(inplanes, planes * block.expansion, 1, stride=stride, bias=False),
-                    nn.BatchNorm2d(planes * block.expansion))
-            blocks.append(block(inplanes, planes, stride if j == 0 else 1, downsample))
-            inplanes = planes * block.expansion
-        setattr(net, f'layer{i + 1}', nn.Sequential(*blocks))
+        setattr(net, f'layer{i + 1}',
+                net._make_layer(block, base_channels * 2 ** i, n, stride=1 if i == 0 else 2))
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
