@@ -164,7 +164,7 @@ def per_hook_seconds(runner, warmup: int) -> dict:
 
 
 def build_runner(cfg, batches=None, warmup: int = 0):
-    from reidengine.apis.runner_utils import build_runner as build
+    from reidengine.utils.runner_utils import build_runner as build
     cfg = copy.deepcopy(cfg)
     cfg.experiment_name = f'engine_overhead_{time.time_ns()}'
     with contextlib.redirect_stdout(sys.stderr):  # the runner's log lines to stderr, the report to stdout
@@ -319,7 +319,7 @@ def main(argv=None):
 
     import plugins.pat  # noqa: F401
     from models import cpu_name
-    from reidengine.registry import register_all_modules
+    from reidengine.utils import register_all_modules
     register_all_modules(init_default_scope=True)
 
     print(f'machine: {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads')

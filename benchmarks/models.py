@@ -215,7 +215,8 @@ def build_case(name: str, size: str):
     from mmengine.config import Config
 
     import plugins.pat  # noqa: F401  (PATModel, PATHead)
-    from reidengine.registry import MODELS, register_all_modules
+    from reidengine.registry import MODELS
+    from reidengine.utils import register_all_modules
 
     register_all_modules()
     case = CASES[name]

@@ -18,7 +18,8 @@ import torch
 import plugins.pat  # noqa: F401
 from plugins.pat.losses import CrossIDSimilarityLoss
 from plugins.pat.models import PartMemoryBank
-from reidengine.registry import MODELS, register_all_modules
+from reidengine.registry import MODELS
+from reidengine.utils import register_all_modules
 from reidengine.structures import ReIDDataSample
 
 

@@ -7,8 +7,8 @@ evaluated (Market protocol: mAP, CMC, mINP) and a table is written to the work d
 import argparse
 import os.path as osp
 
-from reidengine.apis.runner_utils import add_common_args, build_runner, load_config, setup_distributed
-from reidengine.registry import register_all_modules
+from reidengine.utils.runner_utils import add_common_args, build_runner, load_config, setup_distributed
+from reidengine.utils import register_all_modules
 
 
 def parse_args():

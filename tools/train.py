@@ -5,8 +5,8 @@ table is written to the work dir.
 """
 import argparse
 
-from reidengine.apis.runner_utils import add_common_args, build_runner, load_config, setup_distributed
-from reidengine.registry import register_all_modules
+from reidengine.utils.runner_utils import add_common_args, build_runner, load_config, setup_distributed
+from reidengine.utils import register_all_modules
 
 
 def parse_args():

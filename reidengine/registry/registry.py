@@ -43,20 +43,3 @@ VISBACKENDS = _child('vis_backend', root.VISBACKENDS, ['reidengine.visualization
 INFERENCERS = _child('inferencer', root.INFERENCERS, ['reidengine.apis'])
 FUNCTIONS = _child('function', root.FUNCTIONS)
 
-
-def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every core module so that its components are registered.
-
-    For scripts that build components without a Runner. With ``init_default_scope`` the
-    default scope becomes ``reidengine`` (a current scope of another name is replaced).
-    """
-    import reidengine.datasets  # noqa: F401
-    import reidengine.engine  # noqa: F401
-    import reidengine.evaluation  # noqa: F401
-    import reidengine.models  # noqa: F401
-    if init_default_scope:
-        from mmengine.registry import DefaultScope
-        if DefaultScope.get_current_instance() is None or \
-                DefaultScope.get_current_instance().scope_name != _SCOPE:
-            import datetime
-            DefaultScope.get_instance(f'{_SCOPE}-{datetime.datetime.now()}', scope_name=_SCOPE)

@@ -4,7 +4,8 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-from reidengine.registry import MODELS, TRANSFORMS, register_all_modules
+from reidengine.registry import MODELS, TRANSFORMS
+from reidengine.utils import register_all_modules
 from reidengine.structures import ReIDDataSample
 
 DEMO = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'demo', 'bot_r18_synthreid.py')

@@ -19,7 +19,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from reidengine.engine.runner import ReIDRunner
-from reidengine.registry import MODELS, register_all_modules
+from reidengine.registry import MODELS
+from reidengine.utils import register_all_modules
 
 NUM_IMAGES, BATCH, NUM_CLASSES, DIM = 24, 4, 4, 8
 ITERS_PER_EPOCH = NUM_IMAGES // BATCH

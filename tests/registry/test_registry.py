@@ -1,6 +1,7 @@
 from mmengine import registry as root
 
 from reidengine import registry
+from reidengine.utils import register_all_modules
 
 
 def test_every_root_registry_has_a_reidengine_child():
@@ -16,6 +17,6 @@ def test_every_root_registry_has_a_reidengine_child():
 
 
 def test_register_all_modules_finds_core_components():
-    registry.register_all_modules()
+    register_all_modules()
     assert registry.MODELS.get('ReIDModel') is not None
     assert registry.LOOPS.get('ReIDTestLoop') is not None

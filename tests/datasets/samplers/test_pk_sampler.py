@@ -6,7 +6,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from reidengine.datasets.samplers import DomainBalancedPKSampler, PKSampler, pk_sampler
-from reidengine.registry import DATA_SAMPLERS, register_all_modules
+from reidengine.registry import DATA_SAMPLERS
+from reidengine.utils import register_all_modules
 
 
 class FakeDataset:

@@ -6,7 +6,8 @@ import pytest
 from mmengine.dataset import Compose
 
 from reidengine.datasets import transforms as T
-from reidengine.registry import TRANSFORMS, register_all_modules
+from reidengine.registry import TRANSFORMS
+from reidengine.utils import register_all_modules
 
 
 @pytest.fixture(scope='module', autouse=True)

@@ -8,7 +8,8 @@ from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
 from reidengine.engine.runner import results_table
-from reidengine.registry import DATASETS, METRICS, MODELS, register_all_modules
+from reidengine.registry import DATASETS, METRICS, MODELS
+from reidengine.utils import register_all_modules
 
 
 @DATASETS.register_module(force=True)

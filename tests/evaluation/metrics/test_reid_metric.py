@@ -3,7 +3,8 @@ import torch
 
 from reidengine.evaluation import ReIDMetric
 from reidengine.evaluation.functional import evaluate_features
-from reidengine.registry import METRICS, register_all_modules
+from reidengine.registry import METRICS
+from reidengine.utils import register_all_modules
 
 
 def sample(feature, pid, camid, is_query):

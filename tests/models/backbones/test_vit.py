@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from reidengine.models.backbones import ViTReID
-from reidengine.registry import MODELS, register_all_modules
+from reidengine.registry import MODELS
+from reidengine.utils import register_all_modules
 
 TINY = dict(embed_dim=32, depth=2, num_heads=2)
 

@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 from mmengine import Config
 
-from reidengine.registry import MODELS, register_all_modules
+from reidengine.registry import MODELS
+from reidengine.utils import register_all_modules
 from reidengine.structures import ReIDDataSample
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'models')

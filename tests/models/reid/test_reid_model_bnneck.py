@@ -5,7 +5,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
 
-from reidengine.registry import MODELS, register_all_modules
+from reidengine.registry import MODELS
+from reidengine.utils import register_all_modules
 from reidengine.structures import ReIDDataSample
 
 MEAN = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)

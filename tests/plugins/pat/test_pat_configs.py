@@ -12,7 +12,7 @@ from mmengine import Config
 import plugins.pat  # noqa: F401
 from plugins.pat.hooks import PATMemoryBankHook
 from reidengine.engine.runner.reid_runner import ReIDRunner
-from reidengine.registry import register_all_modules
+from reidengine.utils import register_all_modules
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'pat')
 CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))

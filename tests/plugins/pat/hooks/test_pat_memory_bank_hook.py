@@ -9,7 +9,8 @@ import torch
 
 import plugins.pat  # noqa: F401
 from plugins.pat.hooks import PATMemoryBankHook
-from reidengine.registry import DATASETS, HOOKS, MODELS, register_all_modules
+from reidengine.registry import DATASETS, HOOKS, MODELS
+from reidengine.utils import register_all_modules
 
 gc.freeze()  # mmengine's dataset serialisation runs gc.collect(): keep it fast
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 import plugins.pat  # noqa: F401
-from reidengine.registry import MODELS, register_all_modules
+from reidengine.registry import MODELS
+from reidengine.utils import register_all_modules
 from reidengine.structures import ReIDDataSample
 
 IMG = (64, 32)  # with 4x4 patches: a 16 x 8 grid, bands rows 0-7, 4-11, 8-15

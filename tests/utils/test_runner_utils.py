@@ -1,7 +1,7 @@
 import pytest
 from mmengine.config import Config
 
-from reidengine.apis.runner_utils import align_pk_batch_size
+from reidengine.utils.runner_utils import align_pk_batch_size
 
 
 def _cfg(global_batch, loader_batch):

@@ -1,0 +1,5 @@
+"""Set-up helpers: component registration (``setup_env``) and the tools' runner set-up
+(``runner_utils``: config loading, options, distributed launch)."""
+from .setup_env import register_all_modules
+
+__all__ = ['register_all_modules']
