@@ -28,3 +28,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# mixed precision (reidengine/engine/amp.py): training under autocast with the AMP optimizer
+# wrapper, testing under autocast; dtype 'bfloat16' or 'float16' (GPU); a CPU without AMX or
+# AVX512-BF16 runs float32. Also: tools/train.py|test.py --amp [bfloat16|float16].
+amp = dict(enabled=False, dtype='bfloat16')

@@ -1,3 +1,4 @@
 """Engine: evaluation loops over several test sets, hooks, optimizer constructors."""
-from . import hooks, runner  # noqa: F401
+from . import amp, hooks, runner  # noqa: F401
+from .amp import MixedPrecisionOptimWrapper  # noqa: F401
 from .runner import *  # noqa: F401,F403

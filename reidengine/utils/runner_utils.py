@@ -14,6 +14,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--amp', nargs='?', const='bfloat16', default=None,
+                        choices=('bfloat16', 'float16'),
+                        help='mixed precision (default bfloat16; float32 on a CPU without native '
+                             'bf16), same as --cfg-options amp.enabled=True amp.dtype=...')
 
 
 # top-level keys Runner.from_cfg reads, which an option may add to a config that lacks them
@@ -23,7 +27,7 @@ RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_
                'data_preprocessor', 'load_from', 'resume', 'env_cfg', 'log_processor', 'log_level',
                'visualizer', 'default_scope', 'randomness', 'experiment_name', 'runner_type',
                'model_wrapper_cfg', 'compile', 'activation_checkpointing', 'efficient_conv_bn_eval',
-               'custom_imports')
+               'custom_imports', 'amp')
 
 
 def check_option_keys(cfg: Config, options: dict, config_path: str) -> None:
@@ -50,6 +54,8 @@ def load_config(args) -> Config:
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options, args.config)
         cfg.merge_from_dict(args.cfg_options)
+    if getattr(args, 'amp', None):
+        cfg.amp = dict(cfg.get('amp') or {}, enabled=True, dtype=args.amp)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -18,6 +18,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from reidengine.registry import HOOKS
+from reidengine.utils.amp import autocast
 
 from ..models.pat_head import meta_tensor
 
@@ -94,7 +95,9 @@ class PATMemoryBankHook(Hook):
         start = time.time()
         was_training = model.training
         model.eval()
-        with torch.no_grad():
+        # the training's precision (bf16 / fp16 under the AMP optimizer wrapper); the bank is fp32
+        dtype = getattr(runner.optim_wrapper, 'cast_dtype', None)
+        with torch.no_grad(), autocast(dtype):
             for data in loader:
                 data = model.data_preprocessor(data, False)
                 samples = data['data_samples']

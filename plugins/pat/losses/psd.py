@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from reidengine.registry import MODELS
+from reidengine.utils.amp import float32_forward
 
 
 def psd_soft_labels(labels: torch.Tensor, neighbour_pids: torch.Tensor, num_classes: int,
@@ -59,6 +60,7 @@ class PartGuidedSelfDistillation(nn.Module):
         self.soft_ce = MODELS.build(dict(type='CrossEntropyLabelSmooth', epsilon=0.0))
         self.hard_ce = MODELS.build(dict(type='CrossEntropyLabelSmooth', epsilon=epsilon))
 
+    @float32_forward  # float32 under mixed precision (reidengine.utils.amp)
     def forward(self, logits: torch.Tensor, labels: torch.Tensor,
                 neighbour_pids: torch.Tensor) -> torch.Tensor:
         """``logits`` (B, C), ``labels`` (B,), ``neighbour_pids`` (B, P * k) train ids."""

@@ -4,7 +4,9 @@ Domain-generalisation protocols test one trained model on several target dataset
 gives ``test_dataloader`` as a list of dataloader configs (or a single one); every test set gets
 its own copy of ``test_evaluator`` whose metric prefix is the set's name, so the keys read
 ``duke/mAP``, ``msmt17/R1``. After the last set a table is logged and written to the work dir as
-``results_<phase>.json`` and ``results_<phase>.md``.
+``results_<phase>.json`` and ``results_<phase>.md``. ``amp=dict(enabled=True, dtype='bfloat16')``
+runs the model under autocast (``reidengine.engine.amp``; set by the config's top-level ``amp``);
+the features reach the evaluator as float32 and the metrics are computed in float32.
 """
 import copy
 import json
@@ -19,6 +21,8 @@ from mmengine.runner.loops import BaseLoop
 from torch.utils.data import DataLoader
 
 from reidengine.registry import LOOPS
+from reidengine.utils.amp import autocast
+from ..amp import loop_autocast_dtype
 
 METRIC_ORDER = ('mAP', 'R1', 'R5', 'R10', 'mINP')
 
@@ -59,7 +63,9 @@ class _MultiSetEvalLoop(BaseLoop):
                  runner,
                  dataloader: Union[DataLoader, Dict, List],
                  evaluator: Union[Evaluator, Dict, List],
-                 names: Optional[Sequence[str]] = None):
+                 names: Optional[Sequence[str]] = None,
+                 amp: Optional[dict] = None):
+        self.amp_dtype = loop_autocast_dtype(amp, f'{self.phase}_cfg.amp')
         loaders = _as_list(dataloader)
         self._runner = runner
         self.dataloaders = [
@@ -105,7 +111,8 @@ class _MultiSetEvalLoop(BaseLoop):
     def run_iter(self, idx, data_batch, evaluator) -> None:
         self.runner.call_hook(f'before_{self.phase}_iter', batch_idx=idx, data_batch=data_batch)
         step = getattr(self.runner.model, f'{self.phase}_step')
-        outputs = step(data_batch)
+        with autocast(self.amp_dtype):
+            outputs = step(data_batch)
         evaluator.process(data_samples=outputs, data_batch=data_batch)
         self.runner.call_hook(f'after_{self.phase}_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)

@@ -15,6 +15,7 @@ What it adds to ``mmengine.runner.Runner``:
   them.
 - Data-loader workers are seeded from torch's per-epoch seed (and the rank), not from a fixed
   seed: augmentations differ between epochs and replay exactly after a resume.
+- The config's top-level ``amp`` dict turns on mixed precision (``reidengine/engine/amp.py``).
 - Default hooks add :class:`NonFiniteLossHook` (stop on NaN / inf) and
   :class:`EvalRNGIsolationHook`, and save checkpoints with :class:`ReIDCheckpointHook`.
 
@@ -48,6 +49,7 @@ from mmengine.utils import apply_to
 from torch.utils.data import Sampler
 
 from reidengine.registry import LOOPS, RUNNERS
+from ..amp import amp_settings, configure_amp
 from .checkpoint_io import (TMP_SUFFIX, CheckpointLoadError, atomic_save, get_rng_state,
                             load_checkpoint_safe, restore_message_hub, set_rng_state,
                             to_weights_only)
@@ -156,6 +158,9 @@ class ReIDRunner(Runner):
     # ---------------------------------------------------------------- building
     @classmethod
     def from_cfg(cls, cfg) -> 'ReIDRunner':
+        if amp_settings(cfg.get('amp'))['enabled']:  # mixed precision: AMP optimizer wrapper, autocast test loops
+            cfg = copy.deepcopy(cfg)
+            configure_amp(cfg)
         if isinstance(cfg, Config) and not isinstance(cfg, _FormatOnceConfig):
             cfg = copy.copy(cfg)
             object.__setattr__(cfg, '__class__', _FormatOnceConfig)

@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from reidengine.registry import MODELS
+from reidengine.utils.amp import float32_forward
 
 # Floor of sin^2(theta) before the square root in ArcFace: a finite gradient at theta = 0.
 _MIN_SIN_SQUARED = 1e-12
@@ -81,6 +82,7 @@ class CosineClassifier(_WeightClassifier):
         super().__init__(in_channels, num_classes, init_std)
         self.scale = scale
 
+    @float32_forward  # cosines and their margins in float32 under mixed precision
     def forward(self, feats: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check(feats, labels)
         return self.scale * self.cosine(feats)
@@ -101,6 +103,7 @@ class CircleSoftmax(_WeightClassifier):
         self.scale = scale
         self.margin = margin
 
+    @float32_forward  # cosines and their margins in float32 under mixed precision
     def forward(self, feats: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check(feats, labels)
         cos = self.cosine(feats)
@@ -132,6 +135,7 @@ class ArcFace(_WeightClassifier):
         self.scale = scale
         self.margin = margin
 
+    @float32_forward  # cosines and their margins in float32 under mixed precision
     def forward(self, feats: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check(feats, labels)
         cos = self.cosine(feats)

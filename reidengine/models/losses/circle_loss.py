@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from reidengine.registry import MODELS
+from reidengine.utils.amp import float32_forward
 
 from .utils import check_pairwise_inputs, identity_masks, pairwise_cosine
 
@@ -36,6 +37,7 @@ class PairwiseCircleLoss(nn.Module):
         self.gamma = gamma
         self.loss_weight = loss_weight
 
+    @float32_forward  # float32 under mixed precision (reidengine.utils.amp)
     def forward(self, feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         check_pairwise_inputs('PairwiseCircleLoss', feats, labels)
         sim = pairwise_cosine(feats)

@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from reidengine.registry import MODELS
+from reidengine.utils.amp import float32_forward
 
 
 @MODELS.register_module()
@@ -27,6 +28,7 @@ class CrossEntropyLabelSmooth(nn.Module):
         self.epsilon = epsilon
         self.loss_weight = loss_weight
 
+    @float32_forward  # float32 under mixed precision (reidengine.utils.amp)
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``logits`` (B, C); ``target`` (B,) class indices or (B, C) target distributions."""
         if logits.dim() != 2:

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from reidengine.registry import MODELS
+from reidengine.utils.amp import float32_forward
 
 from .utils import check_pairwise_inputs, identity_masks, pairwise_euclidean
 
@@ -55,6 +56,7 @@ class TripletLoss(nn.Module):
             return F.softplus(gap)
         return F.relu(gap + self.margin)
 
+    @float32_forward  # float32 under mixed precision (reidengine.utils.amp)
     def forward(self, feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         check_pairwise_inputs('TripletLoss', feats, labels)
         if self.norm_feat:

@@ -79,9 +79,9 @@ class ReIDModel(BaseModel):
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
         if data_samples is None:
             data_samples = [ReIDDataSample() for _ in range(inputs.shape[0])]
-        feats = self.head(self.extract_feat(inputs, data_samples))
+        feats = self.head(self.extract_feat(inputs, data_samples)).float()  # fp32 under autocast
         if self.test_cfg.get('flip', False):
-            feats = (feats + self.head(self.extract_feat(inputs.flip(-1), data_samples))) / 2
+            feats = (feats + self.head(self.extract_feat(inputs.flip(-1), data_samples)).float()) / 2
         for sample, feat in zip(data_samples, feats):
             sample.pred_feature = feat.detach()
         return data_samples
