@@ -28,18 +28,19 @@ AMP_DTYPES = ('bfloat16', 'float16')
 _CPU_BF16_FLAGS = ('amx_bf16', 'avx512_bf16')
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_bf16_capability() -> Optional[str]:
+@functools.lru_cache(maxsize=None)
+def cpu_bf16_capability(cpuinfo: str = '/proc/cpuinfo') -> Optional[str]:
     """The CPU feature that makes bf16 fast (``'amx_bf16'`` / ``'avx512_bf16'``), or None.
 
     Asked from torch (``torch.cpu._is_amx_tile_supported`` / ``_is_avx512_bf16_supported``, the
-    checks its own oneDNN dispatch uses) and, where torch lacks them, from ``/proc/cpuinfo``.
+    checks its own oneDNN dispatch uses) and, where torch lacks them, from the ``flags`` line of
+    ``cpuinfo``.
     """
     checks = (('amx_bf16', '_is_amx_tile_supported'), ('avx512_bf16', '_is_avx512_bf16_supported'))
     if all(hasattr(torch.cpu, fn) for _, fn in checks):
         return next((flag for flag, fn in checks if getattr(torch.cpu, fn)()), None)
     try:
-        with open('/proc/cpuinfo') as f:
+        with open(cpuinfo) as f:
             flags = next((line.split(':', 1)[1].split() for line in f
                           if line.startswith('flags')), [])
     except OSError:

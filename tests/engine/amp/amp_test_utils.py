@@ -18,7 +18,7 @@ def tiny_model(config: str, overrides: dict = None):
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
     if overrides:
-        cfg.merge_from_dict(dict(model=overrides))
+        cfg.merge_from_dict(dict(model=copy.deepcopy(overrides)))  # merging consumes _delete_
     torch.manual_seed(0)
     return MODELS.build(cfg.model)
 
