@@ -27,6 +27,20 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_SRC = '/work/bench-venv/src'
 METRIC_KEYS = ('mAP', 'R1', 'R5', 'R10', 'mINP')
+METRIC = os.environ.get('REID_BENCH_METRIC', 'euclidean')  # set by --metric for the children
+
+
+def cpu_record():
+    """CPU model, the flags that matter for GEMMs, the load average."""
+    model, flags = '', []
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('model name') and not model:
+                model = line.split(':', 1)[1].strip()
+            if line.startswith('flags') and not flags:
+                flags = line.split(':', 1)[1].split()
+    keep = ('avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16', 'amx_fp16')
+    return dict(cpu=model, cpu_flags=[f for f in keep if f in flags], cpus=os.cpu_count())
 
 
 # --- measurement helpers ----------------------------------------------------------------------
@@ -79,7 +93,11 @@ def max_diff(a, b):
 
 
 # --- steps (each in its own process) ----------------------------------------------------------
-def step_mm_vs_ours(data, repeats):
+def ids(qp, qc, gp, gc):
+    return dict(q_pids=qp, q_camids=qc, g_pids=gp, g_camids=gc)
+
+
+def step_mm_vs_ours(data, repeats, metric=METRIC):
     from reidengine.evaluation import evaluate_features
     q, g, qp, qc, gp, gc = load(data)
     t_mm, t_ours = [], []
@@ -89,9 +107,11 @@ def step_mm_vs_ours(data, repeats):
         t_mm.append(time.perf_counter() - start)
         del dist
         start = time.perf_counter()
-        res = evaluate_features(q, g, qp, qc, gp, gc)
+        res = evaluate_features(q, g, **ids(qp, qc, gp, gc), metric=metric)
         t_ours.append(time.perf_counter() - start)
-    return dict(mm_s=t_mm, ours_s=t_ours, ratio_min=min(t_ours) / min(t_mm), metrics=res)
+    ratios = sorted(o / m for o, m in zip(t_ours, t_mm))
+    return dict(mm_s=t_mm, ours_s=t_ours, ratio_min=min(t_ours) / min(t_mm),
+                ratio_median=ratios[len(ratios) // 2], metric=metric, metrics=res)
 
 
 def step_mm_vs_ours_1thread(data, repeats):
@@ -103,8 +123,8 @@ def step_mm_vs_ours_1thread(data, repeats):
 def step_ours_peak(data):
     from reidengine.evaluation import evaluate_features
     q, g, qp, qc, gp, gc = load(data)
-    res, sec, peak = measure(lambda: evaluate_features(q, g, qp, qc, gp, gc))
-    return dict(seconds=sec, peak_mib=peak, metrics=res,
+    res, sec, peak = measure(lambda: evaluate_features(q, g, **ids(qp, qc, gp, gc), metric=METRIC))
+    return dict(seconds=sec, peak_mib=peak, metrics=res, metric=METRIC,
                 features_mib=(q.numel() + g.numel()) * 4 / 2 ** 20)
 
 
@@ -117,11 +137,11 @@ def step_ours_distmat(data, repeats):
     from reidengine.evaluation import evaluate_distmat
     q, g, qp, qc, gp, gc = load(data)
     dist = _distmat(q, g)
-    res, sec, peak = measure(lambda: evaluate_distmat(dist, qp, qc, gp, gc))
+    res, sec, peak = measure(lambda: evaluate_distmat(dist, **ids(qp, qc, gp, gc)))
     times = [sec]
     for _ in range(repeats - 1):
         start = time.perf_counter()
-        evaluate_distmat(dist, qp, qc, gp, gc)
+        evaluate_distmat(dist, **ids(qp, qc, gp, gc))
         times.append(time.perf_counter() - start)
     return dict(seconds=times, peak_mib=peak, metrics=res)
 
@@ -136,9 +156,9 @@ def step_peer(data, name):
     args = (dist, qp.numpy(), gp.numpy(), qc.numpy(), gc.numpy())
     out, sec, peak = measure(lambda: rank.evaluate_rank(*args, use_cython=name.endswith('_cy')))
     theirs = peer_metrics(name, out)
-    ours = evaluate_distmat(torch.from_numpy(dist), qp, qc, gp, gc)
+    ours = evaluate_distmat(torch.from_numpy(dist), **ids(qp, qc, gp, gc))
     del dist, args
-    ours_features = evaluate_features(q, g, qp, qc, gp, gc)
+    ours_features = evaluate_features(q, g, **ids(qp, qc, gp, gc))
     return dict(seconds=sec, distmat_s=dist_s, peak_mib=peak, metrics=theirs, ours=ours,
                 max_abs_diff=max_diff(ours, theirs),
                 max_abs_diff_features_path=max_diff(ours_features, theirs))
@@ -148,7 +168,7 @@ def step_rerank_ours(data):
     from reidengine.evaluation import evaluate_features
     q, g, qp, qc, gp, gc = load(data)
     rr = dict(k1=20, k2=6, lambda_value=0.3)
-    res, sec, peak = measure(lambda: evaluate_features(q, g, qp, qc, gp, gc, rerank=rr))
+    res, sec, peak = measure(lambda: evaluate_features(q, g, **ids(qp, qc, gp, gc), rerank=rr))
     return dict(seconds=sec, peak_mib=peak, metrics=res)
 
 
@@ -166,8 +186,8 @@ def step_rerank_torchreid(data):
     rr = KReciprocalReranker(q, g, 'euclidean', k1=20, k2=6, lambda_value=0.3)
     ours = torch.cat([block for _, block in rr.blocks()]).numpy()
     diff = np.abs(ours - theirs)
-    m_theirs = evaluate_distmat(torch.from_numpy(theirs), qp, qc, gp, gc)
-    m_ours = evaluate_distmat(torch.from_numpy(ours), qp, qc, gp, gc)
+    m_theirs = evaluate_distmat(torch.from_numpy(theirs), **ids(qp, qc, gp, gc))
+    m_ours = evaluate_distmat(torch.from_numpy(ours), **ids(qp, qc, gp, gc))
     return dict(seconds=sec, distmats_s=dist_s, peak_mib=peak, max_abs_dist_diff=float(diff.max()),
                 num_dist_diff_above_1e4=int((diff > 1e-4).sum()), metrics_theirs=m_theirs,
                 metrics_ours=m_ours, max_abs_metric_diff=max_diff(m_ours, m_theirs))
@@ -189,7 +209,7 @@ def run_child(step, data, repeats):
         out = fn(data, repeats)
     else:
         out = fn(data)
-    out.update(step=step, threads=torch.get_num_threads(),
+    out.update(step=step, threads=torch.get_num_threads(), **cpu_record(),
                loadavg_start=load0, loadavg_end=os.getloadavg()[0])
     print('RESULT ' + json.dumps(out))
 
@@ -200,6 +220,8 @@ def main():
     parser.add_argument('--steps', nargs='+', default=['mm_vs_ours', 'ours_peak'],
                         choices=sorted(STEPS))
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--metric', choices=('euclidean', 'cosine'), default='euclidean',
+                        help='distance of the ours steps (peers: Torchreid\'s squared Euclidean)')
     parser.add_argument('--data', default=None,
                         help='feature cache dir (default /tmp/reid_eval_<scale>)')
     parser.add_argument('--out', default=None, help='append the JSON results to this file')
@@ -219,7 +241,8 @@ def main():
     for step in args.steps:
         cmd = [sys.executable, os.path.abspath(__file__), '--child', step, '--scale', args.scale,
                '--data', data, '--repeats', str(args.repeats)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              env=dict(os.environ, REID_BENCH_METRIC=args.metric))
         lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
         if proc.returncode or not lines:
             print(f'{step}: failed (rc {proc.returncode})\n{proc.stderr[-3000:]}', flush=True)

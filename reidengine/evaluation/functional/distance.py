@@ -6,6 +6,7 @@ FastReID's ``compute_euclidean_distance``, so that re-ranking, which squares its
 Zhong et al. CVPR 2017, sees the same numbers). ``cosine`` is ``1 - cos(q, g)`` on L2-normalised
 features. Both are monotone in the true distance, so rankings do not depend on the choice.
 """
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -19,9 +20,12 @@ def check_metric(metric: str) -> str:
 
 
 def check_features(feats: torch.Tensor, name: str) -> torch.Tensor:
-    """Return ``feats`` as a 2-D fp32 CPU tensor; reject other shapes and non-finite values."""
+    """Return ``feats`` (tensor or numpy array) as a 2-D fp32 CPU tensor; reject other shapes,
+    non-numeric and non-finite values."""
+    if isinstance(feats, np.ndarray) and feats.dtype.kind in 'fiu':
+        feats = torch.from_numpy(feats)
     if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
-        raise ValueError(f'{name} must be a 2-D tensor (num_samples, dim), got '
+        raise ValueError(f'{name} must be a 2-D tensor or numpy array (num_samples, dim), got '
                          f'{type(feats).__name__} of shape {getattr(feats, "shape", None)}')
     feats = feats.detach().to('cpu', torch.float32)
     if not torch.isfinite(feats).all():

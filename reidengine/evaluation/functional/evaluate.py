@@ -1,19 +1,28 @@
 """ReID evaluation from features or from a distance matrix (the protocol of ``rank.py``).
 
 Pipeline: drop junk gallery items -> optional average query expansion -> prepare features ->
-distance blocks of ``chunk_size`` queries (plain or k-reciprocal re-ranked) -> accumulators
-(mAP / CMC / mINP, optional single-gallery-shot CMC and ROC). The full query x gallery matrix
-never exists: peak memory is ``num_workers`` blocks plus the re-ranking's sparse neighbour sets.
-Blocks are produced and consumed in ``num_workers`` threads (``parallel.run_chunks``).
+query x gallery distances (plain or k-reciprocal re-ranked) -> accumulators (mAP / CMC / mINP,
+optional single-gallery-shot CMC and ROC). The full query x gallery matrix never exists.
+
+Plain distances (the common case) are a pipeline of large row blocks (about ``block_elements``
+distances each, at least ``chunk_size x num_workers`` rows): the block's matrix product runs in
+the calling thread with ``num_workers`` intra-op threads (one large multi-threaded GEMM is as
+fast as the bare product of the same shapes), and its ranking is split into ``chunk_size``-row
+chunks ranked in ``num_workers`` threads with single-threaded ops (``parallel.py``) while the
+next block's product is computed. At most two blocks exist at a time: peak memory is about
+``2 x block_elements x 4`` bytes plus the workers' cache-sized slices. Re-ranked distances are
+produced and ranked chunk by chunk in the worker threads (``parallel.run_chunks``).
+
+Ids are keyword-only (``q_pids=..., g_pids=..., q_camids=..., g_camids=...``), so that
+Torchreid's ``(q_pids, g_pids, q_camids, g_camids)`` and other orders cannot be swapped silently.
 """
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 
-from .distance import check_features, check_metric, prepare_features
+from .distance import check_features, check_metric, pairwise_distance, prepare_features
+from .parallel import intra_op_threads, run_chunks, single_threaded_ops, worker_pool
 from .query_expansion import average_query_expansion
-from .distance import pairwise_distance
-from .parallel import run_chunks, single_threaded_ops
 from .rank import RankAccumulator, drop_junk
 from .rerank import KReciprocalReranker
 from .roc import RocAccumulator
@@ -21,6 +30,7 @@ from .single_gallery_shot import SingleGalleryShotAccumulator
 
 RERANK_KEYS = ('k1', 'k2', 'lambda_value')
 AQE_KEYS = ('k', 'alpha')
+BLOCK_ELEMENTS = 1 << 24  # distances per block of the plain pipeline (64 MiB in fp32)
 
 
 def _check_ids(name: str, values, length: int) -> torch.Tensor:
@@ -41,115 +51,168 @@ def _check_options(name: str, options: Optional[dict], allowed: Sequence[str]) -
     return dict(options)
 
 
-def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], q_pids, q_camids, g_pids,
+def _rank_blocks(block_fn, consume, num_rows, chunk_size, num_workers, block_rows):
+    """``consume(start, rows)`` for ``chunk_size``-row chunks of ``block_fn(start, end)`` blocks.
+
+    Blocks are computed in the calling thread with ``num_workers`` intra-op threads; chunks are
+    consumed in ``num_workers`` single-threaded workers while the next block is computed.
+    """
+    starts = range(0, num_rows, block_rows)
+    if num_workers <= 1:
+        for start in starts:
+            block = block_fn(start, min(start + block_rows, num_rows))
+            for s in range(0, len(block), chunk_size):
+                consume(start + s, block[s:s + chunk_size])
+        return
+    with worker_pool(num_workers) as pool:
+        pending = []
+        for start in starts:
+            with intra_op_threads(num_workers):
+                block = block_fn(start, min(start + block_rows, num_rows))
+            for future in pending:  # the previous block: ranked while this one was computed
+                future.result()
+            pending = [pool.submit(consume, start + s, block[s:s + chunk_size])
+                       for s in range(0, len(block), chunk_size)]
+            del block
+        for future in pending:
+            future.result()
+
+
+def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], *, q_pids, g_pids, q_camids,
                     g_camids, ranks: Sequence[int] = (1, 5, 10),
                     single_gallery_shot: Optional[dict] = None, roc: bool = False,
-                    chunk_size: int = 256, num_workers: Optional[int] = None) -> Dict[str, float]:
+                    chunk_size: int = 256, num_workers: Optional[int] = None,
+                    block_rows: Optional[int] = None, return_per_query: bool = False,
+                    cmc_max_rank: int = 50) -> Dict[str, Union[float, torch.Tensor]]:
     """Metrics from ``block_fn(start, end)``, the (end - start, G) distances of those queries.
 
-    ``single_gallery_shot``: None, or dict(num_repeats=10, seed=0) to replace the CMC keys by
-    the CUHK03 single-gallery-shot CMC.
+    Args:
+        block_rows: None: ``block_fn`` is called per ``chunk_size`` chunk inside the worker
+            threads (for ``block_fn`` made of many small ops); else it is called for blocks of
+            this many rows in the calling thread with ``num_workers`` intra-op threads (a large
+            matrix product) and the chunks are ranked in the workers, overlapping.
+        single_gallery_shot: None, or dict(num_repeats=10, seed=0) to replace the CMC keys by
+            the CUHK03 single-gallery-shot CMC.
+        return_per_query, cmc_max_rank: see :func:`evaluate_features`.
     """
+    if chunk_size < 1:
+        raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+    num_workers = num_workers or torch.get_num_threads()
     ids = (q_pids, q_camids, g_pids, g_camids)
-    accumulators = [RankAccumulator(*ids, ranks=ranks)]
+    rank_acc = RankAccumulator(*ids, ranks=ranks)
+    accumulators = [rank_acc]
     if single_gallery_shot is not None:
         accumulators.append(SingleGalleryShotAccumulator(*ids, ranks=ranks,
                                                          **single_gallery_shot))
     if roc:
         accumulators.append(RocAccumulator(*ids))
 
-    def consume(start, end):
-        block = block_fn(start, end)
+    def update(start, block):
         for acc in accumulators:
             acc.update(start, block)
 
-    run_chunks(consume, len(q_pids), chunk_size, num_workers)
+    if block_rows is None:
+        run_chunks(lambda start, end: update(start, block_fn(start, end)), len(q_pids),
+                   chunk_size, num_workers)
+    else:
+        _rank_blocks(block_fn, update, len(q_pids), chunk_size, num_workers,
+                     max(block_rows, chunk_size))
     out = {}
     for acc in accumulators:
         out.update(acc.summary())  # single-gallery-shot CMC overrides the multi-shot CMC
+    if return_per_query:
+        out.update(rank_acc.details(cmc_max_rank))
     return out
 
 
-def evaluate_features(query: torch.Tensor, gallery: torch.Tensor, q_pids, q_camids, g_pids,
-                      g_camids, metric: str = 'euclidean', normalize_feat: bool = False,
+def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
+                      metric: str = 'euclidean', normalize_feat: bool = False,
                       ranks: Sequence[int] = (1, 5, 10), rerank: Optional[dict] = None,
                       aqe: Optional[dict] = None, single_gallery_shot: Optional[dict] = None,
-                      roc: bool = False, chunk_size: int = 256,
-                      num_workers: Optional[int] = None) -> Dict[str, float]:
+                      roc: bool = False, chunk_size: int = 256, num_workers: Optional[int] = None,
+                      block_elements: int = BLOCK_ELEMENTS, return_per_query: bool = False,
+                      cmc_max_rank: int = 50) -> Dict[str, Union[float, torch.Tensor]]:
     """mAP, CMC@ranks (``R1``...), mINP, ``num_skipped_queries`` (+ ROC keys) from features.
 
     Args:
+        query, gallery: (Q, D) and (G, D) features, torch tensors or numpy arrays (any float
+            dtype; evaluated in float32).
+        q_pids, g_pids, q_camids, g_camids: keyword-only identity and camera ids (sequences,
+            numpy arrays or tensors); gallery pid -1 marks junk items.
+        metric: ``euclidean`` (squared) or ``cosine`` (features L2-normalised here).
         rerank: None or dict(k1=20, k2=6, lambda_value=0.3) (k-reciprocal re-ranking).
         aqe: None or dict(k=5, alpha=3.0) (alpha-weighted average query expansion).
         single_gallery_shot: None or dict(num_repeats=10, seed=0).
-        chunk_size: queries per distance block; num_workers: threads (default: torch's count).
+        chunk_size: query rows ranked per task; num_workers: threads (default: torch's count).
+        block_elements: distances per block of the plain (not re-ranked) pipeline.
+        return_per_query: also return ``AP`` and ``INP`` (float64 (Q,) tensors, NaN for
+            queries without a valid positive), ``first_rank`` (long (Q,), 0-based rank of the
+            first positive, -1 without one) and ``CMC`` (float64 (cmc_max_rank,): the
+            multi-shot CMC curve, ``CMC[k - 1]`` = fraction of valid queries matched within k).
     """
     num_workers = num_workers or torch.get_num_threads()
     with single_threaded_ops():  # small setup ops too: no per-op thread barriers (parallel.py)
-        return _evaluate_features(query, gallery, q_pids, q_camids, g_pids, g_camids, metric,
-                                  normalize_feat, ranks, rerank, aqe, single_gallery_shot, roc,
-                                  chunk_size, num_workers)
+        check_metric(metric)
+        query = check_features(query, 'query features')
+        gallery = check_features(gallery, 'gallery features')
+        if query.shape[1] != gallery.shape[1]:
+            raise ValueError(f'query features have dim {query.shape[1]} but gallery features '
+                             f'{gallery.shape[1]}')
+        q_pids = _check_ids('query pids', q_pids, len(query))
+        q_camids = _check_ids('query camids', q_camids, len(query))
+        g_pids = _check_ids('gallery pids', g_pids, len(gallery))
+        g_camids = _check_ids('gallery camids', g_camids, len(gallery))
+        rerank = _check_options('rerank', rerank, RERANK_KEYS)
+        aqe = _check_options('aqe', aqe, AQE_KEYS)
+
+        gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
+        if aqe is not None:
+            query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size,
+                                                     num_workers=num_workers, **aqe)
+        query = prepare_features(query, metric, normalize_feat)
+        gallery = prepare_features(gallery, metric, normalize_feat)
+        block_rows = None
+        if rerank is not None:
+            block_fn = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
+                                           num_workers=num_workers, **rerank).block
+        else:
+            g_sqnorm = gallery.pow(2).sum(1) if metric == 'euclidean' else None
+
+            def block_fn(start, end):
+                return pairwise_distance(query[start:end], gallery, metric, y_sqnorm=g_sqnorm)
+
+            block_rows = max(chunk_size * num_workers, block_elements // max(len(gallery), 1))
+        return evaluate_blocks(block_fn, q_pids=q_pids, g_pids=g_pids, q_camids=q_camids,
+                               g_camids=g_camids, ranks=ranks,
+                               single_gallery_shot=single_gallery_shot, roc=roc,
+                               chunk_size=chunk_size, num_workers=num_workers,
+                               block_rows=block_rows, return_per_query=return_per_query,
+                               cmc_max_rank=cmc_max_rank)
 
 
-def _evaluate_features(query, gallery, q_pids, q_camids, g_pids, g_camids, metric,
-                       normalize_feat, ranks, rerank, aqe, single_gallery_shot, roc, chunk_size,
-                       num_workers):
-    check_metric(metric)
-    query = check_features(query, 'query features')
-    gallery = check_features(gallery, 'gallery features')
-    if query.shape[1] != gallery.shape[1]:
-        raise ValueError(f'query features have dim {query.shape[1]} but gallery features '
-                         f'{gallery.shape[1]}')
-    q_pids = _check_ids('query pids', q_pids, len(query))
-    q_camids = _check_ids('query camids', q_camids, len(query))
-    g_pids = _check_ids('gallery pids', g_pids, len(gallery))
-    g_camids = _check_ids('gallery camids', g_camids, len(gallery))
-    rerank = _check_options('rerank', rerank, RERANK_KEYS)
-    aqe = _check_options('aqe', aqe, AQE_KEYS)
-
-    gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
-    if aqe is not None:
-        query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size,
-                                                 num_workers=num_workers, **aqe)
-    query = prepare_features(query, metric, normalize_feat)
-    gallery = prepare_features(gallery, metric, normalize_feat)
-    if rerank is not None:
-        block_fn = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
-                                       num_workers=num_workers, **rerank).block
-    else:
-        g_sqnorm = gallery.pow(2).sum(1) if metric == 'euclidean' else None
-
-        def block_fn(start, end):
-            return pairwise_distance(query[start:end], gallery, metric, y_sqnorm=g_sqnorm)
-
-    return evaluate_blocks(block_fn, q_pids, q_camids, g_pids, g_camids, ranks,
-                           single_gallery_shot, roc, chunk_size, num_workers)
-
-
-def evaluate_distmat(distmat: torch.Tensor, q_pids, q_camids, g_pids, g_camids,
+def evaluate_distmat(distmat, *, q_pids, g_pids, q_camids, g_camids,
                      ranks: Sequence[int] = (1, 5, 10), single_gallery_shot: Optional[dict] = None,
-                     roc: bool = False, chunk_size: int = 256,
-                     num_workers: Optional[int] = None) -> Dict[str, float]:
-    """The same metrics from a precomputed (Q, G) distance matrix (junk columns dropped)."""
+                     roc: bool = False, chunk_size: int = 256, num_workers: Optional[int] = None,
+                     return_per_query: bool = False,
+                     cmc_max_rank: int = 50) -> Dict[str, Union[float, torch.Tensor]]:
+    """The same metrics from a precomputed (Q, G) distance matrix (tensor or numpy array; junk
+    columns, gallery pid -1, dropped); keyword-only ids as in :func:`evaluate_features`."""
     num_workers = num_workers or torch.get_num_threads()
     with single_threaded_ops():
-        return _evaluate_distmat(distmat, q_pids, q_camids, g_pids, g_camids, ranks,
-                                 single_gallery_shot, roc, chunk_size, num_workers)
-
-
-def _evaluate_distmat(distmat, q_pids, q_camids, g_pids, g_camids, ranks, single_gallery_shot,
-                      roc, chunk_size, num_workers):
-    distmat = torch.as_tensor(distmat)
-    if distmat.dim() != 2:
-        raise ValueError(f'distmat must be 2-D (num_query, num_gallery), got '
-                         f'{tuple(distmat.shape)}')
-    q_pids = _check_ids('query pids', q_pids, distmat.shape[0])
-    q_camids = _check_ids('query camids', q_camids, distmat.shape[0])
-    g_pids = _check_ids('gallery pids', g_pids, distmat.shape[1])
-    g_camids = _check_ids('gallery camids', g_camids, distmat.shape[1])
-    keep = g_pids != -1
-    if not bool(keep.all()):
-        distmat, g_pids, g_camids = distmat[:, keep], g_pids[keep], g_camids[keep]
-    distmat = distmat.float()
-    return evaluate_blocks(lambda start, end: distmat[start:end], q_pids, q_camids, g_pids,
-                           g_camids, ranks, single_gallery_shot, roc, chunk_size, num_workers)
+        distmat = torch.as_tensor(distmat)
+        if distmat.dim() != 2:
+            raise ValueError(f'distmat must be 2-D (num_query, num_gallery), got '
+                             f'{tuple(distmat.shape)}')
+        q_pids = _check_ids('query pids', q_pids, distmat.shape[0])
+        q_camids = _check_ids('query camids', q_camids, distmat.shape[0])
+        g_pids = _check_ids('gallery pids', g_pids, distmat.shape[1])
+        g_camids = _check_ids('gallery camids', g_camids, distmat.shape[1])
+        keep = g_pids != -1
+        if not bool(keep.all()):
+            distmat, g_pids, g_camids = distmat[:, keep], g_pids[keep], g_camids[keep]
+        distmat = distmat.float()
+        return evaluate_blocks(lambda start, end: distmat[start:end], q_pids=q_pids,
+                               g_pids=g_pids, q_camids=q_camids, g_camids=g_camids, ranks=ranks,
+                               single_gallery_shot=single_gallery_shot, roc=roc,
+                               chunk_size=chunk_size, num_workers=num_workers,
+                               return_per_query=return_per_query, cmc_max_rank=cmc_max_rank)

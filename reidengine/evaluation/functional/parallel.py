@@ -1,5 +1,9 @@
 """Chunk-level parallelism for the evaluation loops.
 
+Two patterns: ``run_chunks`` / ``run_tasks`` (the whole work of a chunk in a worker) and the
+pipeline of ``evaluate.evaluate_blocks`` (matrix products of large row blocks with all intra-op
+threads in the calling thread, their ranking in ``worker_pool`` threads, overlapping).
+
 Each chunk (a block of query rows: one matrix product and a few dozen vectorised passes) runs
 in one of ``num_workers`` Python threads while torch runs every op single-threaded. Torch
 releases the GIL inside ops, so the threads use all cores without the per-op thread barriers of
@@ -14,14 +18,27 @@ import torch
 
 
 @contextlib.contextmanager
-def single_threaded_ops():
-    """Torch intra-op threads (and MKL/OpenMP) set to 1 inside the block, restored after."""
+def intra_op_threads(num_threads: int):
+    """Torch intra-op threads (and MKL/OpenMP) of the calling thread set inside the block.
+
+    The setting is per thread (OpenMP's ``nthreads`` ICV): other threads keep theirs.
+    """
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(num_threads)
     try:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def single_threaded_ops():
+    """Torch intra-op threads (and MKL/OpenMP) set to 1 inside the block, restored after."""
+    return intra_op_threads(1)
+
+
+def worker_pool(num_workers: int) -> ThreadPoolExecutor:
+    """``num_workers`` threads whose torch ops run single-threaded."""
+    return ThreadPoolExecutor(num_workers, initializer=torch.set_num_threads, initargs=(1,))
 
 
 def run_tasks(fn: Callable, tasks: Sequence[tuple], num_workers: Optional[int] = None) -> None:

@@ -52,13 +52,14 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
     span = torch.maximum(hi - lo, (lo.abs() + hi.abs()) * 1e-6 + 1e-30)
     scale = (num_cells - 1) / span
 
-    # 1. monotone map to cells 0 .. num_cells + 1 (x = d * scale + 1 - lo * scale; fp32 rounding
-    #    keeps it monotone, which is all exactness needs), then flat ids r * width + cell
-    x = torch.addcmul((1 - lo * scale)[:, None], dist, scale[:, None])
-    x.clamp_(0.0, float(width - 1))
+    # 1. monotone map of row r to the flat cell ids r * width + (0 .. num_cells + 1):
+    #    x = d * scale + (1 - lo * scale + r * width), clamped to the row's ids (fp32 rounding
+    #    keeps it monotone, which is all exactness needs; ids < 2^24 are exact in fp32)
+    first = torch.arange(num_rows, dtype=torch.float32) * width
+    x = torch.addcmul((first + 1 - lo * scale)[:, None], dist, scale[:, None])
+    x.clamp_(first[:, None], (first + (width - 1))[:, None])
     cells = x.int()
     del x
-    cells.add_((torch.arange(num_rows, dtype=cells.dtype) * width)[:, None])
 
     # 2. elements in lower cells of the same row
     try:

@@ -140,6 +140,20 @@ class RankAccumulator:
         out['num_skipped_queries'] = len(valid) - num_valid
         return out
 
+    def details(self, max_rank: int = 50) -> Dict[str, torch.Tensor]:
+        """Per-query ``AP`` and ``INP`` (float64, NaN without a valid positive), ``first_rank``
+        (long, -1 without one) and the ``CMC`` curve (float64 (max_rank,)) over valid queries."""
+        if max_rank < 1:
+            raise ValueError(f'cmc_max_rank must be positive, got {max_rank}')
+        num_pos, last = self.per_query['num_pos'], self.per_query['last']
+        valid = num_pos > 0
+        inp = torch.where(valid, num_pos.double() / (last + 1).double(), float('nan'))
+        first = self.per_query['first'][valid]
+        hits = torch.bincount(first.clamp(max=max_rank), minlength=max_rank + 1)[:max_rank]
+        cmc = hits.cumsum(0).double() / max(int(valid.sum()), 1)
+        return dict(AP=self.per_query['ap'].clone(), INP=inp,
+                    first_rank=self.per_query['first'].clone(), CMC=cmc)
+
 
 def matrix_blocks(distmat: torch.Tensor, chunk_size: int = 256):
     """Yield ``(start, rows start:start+chunk_size)`` of a (Q, G) distance matrix."""

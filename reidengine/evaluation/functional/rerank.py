@@ -23,7 +23,8 @@ from typing import Iterator, Optional, Tuple
 
 import torch
 
-from .distance import paired_distance, pairwise_distance
+from .distance import (check_features, check_metric, paired_distance, pairwise_distance,
+                       prepare_features)
 from .parallel import run_chunks, run_tasks
 
 
@@ -58,11 +59,19 @@ def _expand_segments(ptr: torch.Tensor, keys: torch.Tensor):
     return entry, ptr[keys][entry] + offsets
 
 
+def _unit_rows(feats: torch.Tensor, tol: float = 1e-5) -> torch.Tensor:
+    """``feats`` L2-normalised, or as given when every row's norm is within ``tol`` of 1."""
+    if len(feats) and float((feats.norm(dim=1) - 1).abs().max()) <= tol:
+        return feats
+    return prepare_features(feats, 'cosine')
+
+
 class KReciprocalReranker:
     """Re-ranked query-gallery distances, produced one block of query rows at a time.
 
     Args:
-        query, gallery: prepared features (normalised for cosine), (Q, D) and (G, D).
+        query, gallery: (Q, D) and (G, D) features (tensors or numpy arrays); for ``cosine``
+            rows that are not unit vectors (norm off 1 by more than 1e-5) are L2-normalised.
         metric: ``euclidean`` (squared) or ``cosine``; the distance that is re-ranked.
         k1, k2, lambda_value: Zhong et al.'s parameters (paper: 20, 6, 0.3).
         chunk_size: rows per distance block; num_workers: threads (``parallel.run_chunks``).
@@ -76,6 +85,11 @@ class KReciprocalReranker:
             raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
         if not 0.0 <= lambda_value <= 1.0:
             raise ValueError(f'rerank lambda_value must be in [0, 1], got {lambda_value}')
+        check_metric(metric)
+        query = check_features(query, 'rerank query features')
+        gallery = check_features(gallery, 'rerank gallery features')
+        if metric == 'cosine':  # 1 - q.g is the cosine distance only on unit vectors
+            query, gallery = _unit_rows(query), _unit_rows(gallery)
         self.query, self.gallery, self.metric = query, gallery, metric
         self.k1, self.k2, self.lambda_value, self.chunk_size = k1, k2, lambda_value, chunk_size
         self.num_workers = num_workers

@@ -77,5 +77,6 @@ class ReIDMetric(BaseMetric):
         pids = torch.tensor([r['pid'] for r in results])
         camids = torch.tensor([r['camid'] for r in results])
         q, g = is_query, ~is_query
-        return evaluate_features(feats[q], feats[g], pids[q], camids[q], pids[g], camids[g],
+        return evaluate_features(feats[q], feats[g], q_pids=pids[q], q_camids=camids[q],
+                                 g_pids=pids[g], g_camids=camids[g],
                                  single_gallery_shot=self.single_gallery_shot, **self.options)

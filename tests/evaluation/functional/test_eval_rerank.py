@@ -85,3 +85,13 @@ def test_expansion_in_row_parts_equals_one_part():
     whole, parts = rr._expand(weights), rr._expand(weights, rows_per_part=5)
     for name in ('ptr', 'cols', 'vals'):
         assert torch.equal(getattr(whole, name), getattr(parts, name))
+
+
+def test_cosine_normalises_unnormalised_features():
+    q, g = clustered_features(3, 9, 40)
+    unit = KReciprocalReranker(torch.nn.functional.normalize(q, dim=1),
+                               torch.nn.functional.normalize(g, dim=1), 'cosine', k1=6, k2=2)
+    scaled = KReciprocalReranker(3.0 * q, 0.5 * g, 'cosine', k1=6, k2=2)
+    assert torch.allclose(scaled.block(0, 9), unit.block(0, 9), atol=1e-6)
+    as_numpy = KReciprocalReranker(q.numpy(), g.numpy(), 'cosine', k1=6, k2=2)
+    assert torch.allclose(as_numpy.block(0, 9), unit.block(0, 9), atol=1e-6)

@@ -6,6 +6,11 @@ import torch
 from reidengine.evaluation.functional import RocAccumulator, evaluate_distmat, matrix_blocks
 
 
+def kw(ids):
+    """(q_pids, q_camids, g_pids, g_camids) as the evaluators' keyword arguments."""
+    return dict(q_pids=ids[0], q_camids=ids[1], g_pids=ids[2], g_camids=ids[3])
+
+
 def direct_tpr_at_fpr(dist, q_pids, q_camids, g_pids, g_camids, fpr):
     """Best TPR over all thresholds t (accept d <= t) whose FPR does not exceed ``fpr``."""
     pos, neg = [], []
@@ -54,6 +59,6 @@ def test_equals_direct_threshold_search(chunk):
 def test_metric_keys_with_roc():
     dist = torch.tensor([[0.1, 0.2], [0.2, 0.1]])
     ids = (torch.tensor([1, 2]), torch.tensor([0, 0]), torch.tensor([1, 2]), torch.tensor([1, 1]))
-    out = evaluate_distmat(dist, *ids, roc=True)
+    out = evaluate_distmat(dist, **kw(ids), roc=True)
     assert {'TPR@FPR=1e-04', 'TPR@FPR=1e-03', 'TPR@FPR=1e-02', 'mAP'} <= set(out)
     assert out['TPR@FPR=1e-02'] == 1.0  # floor(0.01 * 2) = 0 negatives allowed: t < 0.2

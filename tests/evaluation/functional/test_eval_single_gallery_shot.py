@@ -5,6 +5,11 @@ from reidengine.evaluation.functional import (SingleGalleryShotAccumulator, eval
                                               matrix_blocks)
 
 
+def kw(ids):
+    """(q_pids, q_camids, g_pids, g_camids) as the evaluators' keyword arguments."""
+    return dict(q_pids=ids[0], q_camids=ids[1], g_pids=ids[2], g_camids=ids[3])
+
+
 def run(dist, ids, chunk=2, **kwargs):
     acc = SingleGalleryShotAccumulator(*ids, **kwargs)
     for start, block in matrix_blocks(dist, chunk):
@@ -19,7 +24,7 @@ def test_one_image_per_identity_equals_multi_shot_cmc():
     ids = (q_pids, torch.zeros(num_q, dtype=torch.long), torch.arange(num_ids),
            torch.ones(num_ids, dtype=torch.long))
     dist = torch.randn(num_q, num_ids, generator=g)
-    multi = evaluate_distmat(dist, *ids)
+    multi = evaluate_distmat(dist, **kw(ids))
     single = run(dist, ids, num_repeats=3)
     for k in (1, 5, 10):
         assert single[f'R{k}'] == pytest.approx(multi[f'R{k}'])
@@ -41,8 +46,8 @@ def test_metric_option_replaces_cmc_only():
     dist = torch.tensor([[1.0, 0.5, 2.0], [0.3, 0.2, 0.1]])
     ids = (torch.tensor([1, 2]), torch.tensor([0, 0]), torch.tensor([1, 2, 2]),
            torch.tensor([1, 1, 1]))
-    multi = evaluate_distmat(dist, *ids)
-    single = evaluate_distmat(dist, *ids, single_gallery_shot=dict(num_repeats=20, seed=0))
+    multi = evaluate_distmat(dist, **kw(ids))
+    single = evaluate_distmat(dist, **kw(ids), single_gallery_shot=dict(num_repeats=20, seed=0))
     assert single['mAP'] == multi['mAP'] and single['mINP'] == multi['mINP']
     # query 2's two pid-2 images are both ahead of pid 1: R1 = 1 either way; query 1: R1 < 1
     assert multi['R1'] == 0.5 and 0.5 <= single['R1'] < 1.0

@@ -54,8 +54,8 @@ def test_options_are_passed_to_the_evaluation():
     metric.process(None, data)
     out = metric.evaluate(len(data))
     q, gal = is_query, ~is_query
-    expected = evaluate_features(feats[q], feats[gal], pids[q], camids[q], pids[gal], camids[gal],
-                                 **options)
+    expected = evaluate_features(feats[q], feats[gal], q_pids=pids[q], q_camids=camids[q],
+                                 g_pids=pids[gal], g_camids=camids[gal], **options)
     assert out == expected
     assert 'TPR@FPR=1e-02' in out
 
