@@ -54,16 +54,21 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
 
     # 1. monotone map of row r to the flat cell ids r * width + (0 .. num_cells + 1):
     #    x = d * scale + (1 - lo * scale + r * width), clamped to the row's ids (fp32 rounding
-    #    keeps it monotone, which is all exactness needs; ids < 2^24 are exact in fp32)
+    #    keeps it monotone, which is all exactness needs; ids < 2^24 are exact in fp32).
+    #    Written column-major, (G, R): neighbouring entries belong to different rows, so the
+    #    histogram's increments do not queue on one counter when most of a row falls into one
+    #    cell (beyond its farthest probe), and the per-row bounds vectorise.
     first = torch.arange(num_rows, dtype=torch.float32) * width
-    x = torch.addcmul((first + 1 - lo * scale)[:, None], dist, scale[:, None])
-    x.clamp_(first[:, None], (first + (width - 1))[:, None])
-    cells = x.int()
+    x = torch.empty(num_cols, num_rows, dtype=torch.float32)
+    torch.addcmul((first + 1 - lo * scale)[None, :], dist.t(), scale[None, :], out=x)
+    x.clamp_(first[None, :], (first + (width - 1))[None, :])
+    cells_t = x.int()  # (G, R)
     del x
+    cells = cells_t.t()  # (R, G) view
 
     # 2. elements in lower cells of the same row
     try:
-        hist = torch.bincount(cells.view(-1), minlength=num_rows * width)
+        hist = torch.bincount(cells_t.view(-1), minlength=num_rows * width)
     except RuntimeError as err:  # a NaN distance gives a negative cell id
         raise ValueError(f'distances contain NaN (rows of this block: {num_rows})') from err
     below = hist.view(num_rows, width).cumsum(1).view(-1) - hist
@@ -76,10 +81,11 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
     if len(rows):
         flagged = torch.zeros(num_rows * width, dtype=torch.bool)
         flagged[probe_cells[crowded]] = True
-        local = flagged.index_select(0, cells[rows].view(-1)).nonzero().squeeze(1)
-        elems = rows[local // num_cols] * num_cols + local % num_cols  # ascending: row, column
-        elem_d = dist.view(-1)[elems]
-        elem_cell = cells.view(-1)[elems]
+        local = flagged.index_select(0, cells[rows].reshape(-1)).nonzero().squeeze(1)
+        elem_row, elem_col = rows[local // num_cols], local % num_cols
+        elems = elem_row * num_cols + elem_col  # ascending: row, column
+        elem_d = dist[elem_row, elem_col]
+        elem_cell = cells[elem_row, elem_col]
         order = torch.sort(elem_d, stable=True).indices
         order = order[torch.sort(elem_cell[order], stable=True).indices]  # (cell, d, column)
         position = torch.empty_like(order)
