@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 DISTANCE_METRICS = ('euclidean', 'cosine')
+_ONE = torch.tensor(1.0)
 
 
 def check_metric(metric: str) -> str:
@@ -57,7 +58,7 @@ def pairwise_distance(x: torch.Tensor, y: torch.Tensor, metric: str,
         return dist.addmm_(x, y.t(), beta=1, alpha=-2)
     check_metric(metric)
     dist = torch.mm(x, y.t())
-    return dist.neg_().add_(1.0)
+    return torch.sub(_ONE, dist, out=dist)  # 1 - x.y in one pass (same rounding as -d + 1)
 
 
 def paired_distance(x: torch.Tensor, y: torch.Tensor, metric: str,
