@@ -1,4 +1,5 @@
-"""Inference and training-step speed of every ReID model the configs build, against this machine's fp32 GEMM peak.
+"""Inference and training-step speed of every ReID model the configs build, in fp32 and bf16, against this
+machine's GEMM peak for that dtype.
 
 Models (random weights, built from the shipped configs): BoT ResNet-50, the ViT-B/16 baseline, PAT ViT-B/16,
 CLIP ViT-B/16 and DINOv2 ViT-B/14 as ReID backbones (the ViT baseline's neck and head), ResNet-101-IBN-a
@@ -29,7 +30,14 @@ For each model and size, in a fresh subprocess (so that memory figures are its o
   GEMM / convolution / attention / normalisation / element-wise / data movement, with each group's GFLOP/s.
   For a model under ``--target`` (80%) of the GEMM the script names what holds it back.
 
-    python benchmarks/models.py [--only NAME ...] [--sizes paper demo] [--repeats 3] [--threads 2]
+- dtypes (``--dtypes fp32 bf16``): each case runs once per dtype, in its own subprocess. bf16 = mixed
+  precision as training uses it: inference under ``torch.autocast('cpu', torch.bfloat16)``, the training step
+  through ``MixedPrecisionOptimWrapper`` (``reidengine/engine/amp.py``: forward and loss under autocast,
+  fp32 weights and optimizer). Its "% of GEMM" is against a bf16 ``torch.mm`` of the same 4096^3 size (on a
+  CPU with AMX that peak is several times the fp32 one). bf16 cases are skipped on a CPU without native
+  bf16 (AMX / AVX512-BF16), where the engine itself falls back to fp32. The CPU's flags are recorded.
+
+    python benchmarks/models.py [--only NAME ...] [--sizes paper demo] [--dtypes fp32 bf16] [--repeats 3]
 
 On a shared machine: before each case it waits (up to ``--wait`` seconds) until other processes use less
 than ``--max-other`` cores (CPU time from ``/proc/stat`` minus its own), and runs a case again (up to
@@ -97,9 +105,24 @@ FLOP_GROUPS = {'addmm': 'GEMM', 'mm': 'GEMM', 'bmm': 'GEMM', 'baddbmm': 'GEMM', 
 
 
 # ----------------------------------------------------------------------------- measuring helpers
-def gemm_peak_gflops(size: int = 4096, repeats: int = 3) -> float:
-    """Best GFLOP/s of ``torch.mm`` on two ``size`` x ``size`` fp32 matrices (2 n^3 FLOPs)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
+
+
+def cpu_flags() -> list:
+    """The CPU flags that decide GEMM speed per dtype."""
+    keep = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16',
+            'amx_int8', 'amx_fp16')
+    try:
+        with open('/proc/cpuinfo') as f:
+            flags = next((ln.split(':', 1)[1].split() for ln in f if ln.startswith('flags')), [])
+    except OSError:
+        flags = []
+    return [flag for flag in keep if flag in flags]
+
+
+def gemm_peak_gflops(size: int = 4096, repeats: int = 3, dtype: torch.dtype = torch.float32) -> float:
+    """Best GFLOP/s of ``torch.mm`` on two ``size`` x ``size`` matrices of ``dtype`` (2 n^3 FLOPs)."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     torch.mm(a, b)
     best = float('inf')
     for _ in range(repeats):
@@ -263,17 +286,18 @@ def fill_bank(model, entries: int, num_classes: int) -> None:
 
 # ----------------------------------------------------------------------------- one case (subprocess)
 class PairedGEMM:
-    """A 4096^3 fp32 ``torch.mm`` into a pre-allocated output, timed right after each model call.
+    """A 4096^3 ``torch.mm`` (fp32 or bf16) into a pre-allocated output, timed right after each model call.
 
     On a shared machine the throughput other processes leave varies from second to second; the ratio of
     a model's GFLOP/s to the GEMM's GFLOP/s measured next to it is much steadier than either alone.
     """
 
-    def __init__(self, size: int = 4096):
-        self.a, self.b = torch.randn(size, size), torch.randn(size, size)
-        self.c = torch.empty(size, size)
+    def __init__(self, size: int = 4096, dtype: torch.dtype = torch.float32):
+        self.a = torch.randn(size, size, dtype=dtype)
+        self.b = torch.randn(size, size, dtype=dtype)
+        self.c = torch.empty(size, size, dtype=dtype)
         self.flops = 2 * size ** 3
-        self.mib = 3 * size * size * 4 / 2 ** 20
+        self.mib = 3 * size * size * self.a.element_size() / 2 ** 20
 
     def gflops(self) -> float:
         start = time.perf_counter()
@@ -299,14 +323,18 @@ def median(values):
     return values[len(values) // 2]
 
 
-def run_case(name: str, size: str, batch: int, train_batch: int, repeats: int, profile: bool) -> dict:
+def run_case(name: str, size: str, batch: int, train_batch: int, repeats: int, profile: bool,
+             dtype: str = 'fp32') -> dict:
     from mmengine.optim import build_optim_wrapper
 
     import plugins.pat  # noqa: F401  (imported before the memory baseline)
+    import reidengine.engine  # noqa: F401  (MixedPrecisionOptimWrapper)
     import reidengine.models  # noqa: F401
+    from reidengine.utils.amp import autocast
 
-    gemm = PairedGEMM()
-    result = dict(gemm_buffers_mib=gemm.mib)
+    gemm = PairedGEMM(dtype=DTYPES[dtype])
+    amp_dtype = torch.bfloat16 if dtype == 'bf16' else None
+    result = dict(gemm_buffers_mib=gemm.mib, dtype=dtype)
     rss_before = RSSPeak.current_mib()
     model, (height, width), optim_cfg, bank = build_case(name, size)
     num_classes = model.head.classifier.weight.shape[0]
@@ -325,7 +353,7 @@ def run_case(name: str, size: str, batch: int, train_batch: int, repeats: int, p
 
     # inference
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(amp_dtype, 'cpu'):
         with flop_counter() as counter:
             model(images[:1], pk_samples(1, num_classes, bank, 0), mode='tensor')
         flops = counter.get_total_flops()
@@ -341,10 +369,14 @@ def run_case(name: str, size: str, batch: int, train_batch: int, repeats: int, p
 
     # training step
     model.train()
-    optim_wrapper = build_optim_wrapper(model, copy.deepcopy(optim_cfg))
+    optim_cfg = copy.deepcopy(optim_cfg)
+    if amp_dtype is not None:
+        optim_cfg.update(type='MixedPrecisionOptimWrapper', dtype='bfloat16')
+    optim_wrapper = build_optim_wrapper(model, optim_cfg)
 
     def train_step(inputs, data_samples):
-        losses = model(inputs, data_samples, mode='loss')
+        with optim_wrapper.optim_context(model):  # autocast under the AMP wrapper
+            losses = model(inputs, data_samples, mode='loss')
         loss = sum(v for k, v in losses.items() if 'loss' in k)
         optim_wrapper.update_params(loss)
 
@@ -369,7 +401,7 @@ def run_case(name: str, size: str, batch: int, train_batch: int, repeats: int, p
         from torch.profiler import ProfilerActivity
         from torch.profiler import profile as torch_profile
         model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(amp_dtype, 'cpu'):
             model(images, samples, mode='tensor')
             with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
                 model(images, samples, mode='tensor')
@@ -448,33 +480,42 @@ def main(argv=None):
     parser.add_argument('--max-other', type=float, default=0.15, help='most cores other processes may use '
                         'while a case runs; a case run while they used more is run again (--retries)')
     parser.add_argument('--retries', type=int, default=3)
-    parser.add_argument('--wait', type=float, default=1800, help='seconds to wait for a quiet machine each time')
+    parser.add_argument('--wait', type=float, default=60, help='seconds to wait for a quiet machine each time')
+    parser.add_argument('--dtypes', nargs='*', default=['fp32', 'bf16'], choices=sorted(DTYPES))
     parser.add_argument('--no-profile', action='store_true', help='skip the per-op time breakdown')
     parser.add_argument('--json', help='also write the raw results to this file')
     parser.add_argument('--case', help=argparse.SUPPRESS)  # child mode: one case, JSON on stdout
     parser.add_argument('--size', help=argparse.SUPPRESS)
+    parser.add_argument('--dtype', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     if args.case:
         paper = args.size == 'paper' and CASES[args.case]['paper'] is not None
         r = run_case(args.case, args.size, args.batch if paper else args.demo_batch,
-                     args.train_batch if paper else args.demo_train_batch, args.repeats, not args.no_profile)
+                     args.train_batch if paper else args.demo_train_batch, args.repeats, not args.no_profile,
+                     args.dtype or 'fp32')
         print('RESULT ' + json.dumps(r))
         return
 
+    from reidengine.utils.amp import cpu_bf16_capability
+    dtypes = [d for d in args.dtypes if d != 'bf16' or cpu_bf16_capability() is not None]
+    if dtypes != args.dtypes:
+        print('bf16 skipped: this CPU has no native bf16 (AMX / AVX512-BF16)', file=sys.stderr)
     wait_until_quiet(args.max_other, args.wait)
     with OtherLoad() as other:
-        peak_before = gemm_peak_gflops(4096, args.repeats)
-    print(f'machine: {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads; '
-          f'other processes used {other.cores:.2f} cores during the first GEMM peak')
+        peak_before = {d: gemm_peak_gflops(4096, args.repeats, DTYPES[d]) for d in dtypes}
+    flags = cpu_flags()
+    print(f'machine: {cpu_name()}, {os.cpu_count()} CPUs, flags {" ".join(flags)}, torch {torch.__version__}, '
+          f'{args.threads} threads; load average {os.getloadavg()[0]:.1f}; other processes used '
+          f'{other.cores:.2f} cores during the first GEMM peaks')
     results = []
     for name, case in CASES.items():
         if args.only and not any(s in name for s in args.only):
             continue
         sizes = ['demo'] if case['paper'] is None else args.sizes
-        for size in sizes:
-            cmd = [sys.executable, osp.abspath(__file__), '--case', name, '--size', size]
+        for size, dtype in [(s, d) for s in sizes for d in dtypes]:
+            cmd = [sys.executable, osp.abspath(__file__), '--case', name, '--size', size, '--dtype', dtype]
             for key in ('batch', 'train_batch', 'demo_batch', 'demo_train_batch', 'repeats', 'threads'):
                 cmd += [f'--{key.replace("_", "-")}', str(getattr(args, key))]
             if args.no_profile:
@@ -488,8 +529,9 @@ def main(argv=None):
                     print(f'{name} ({size}) failed:\n{proc.stderr[-3000:]}', file=sys.stderr)
                     break
                 r = json.loads(lines[-1][len('RESULT '):])
-                r.update(name=name, size=size, other_cores=other.cores, attempts=attempt + 1)
-                print(f'  {name} {r["hw"]}: {r["infer_ips"]:.1f} img/s inference '
+                r.update(name=name, size=size, other_cores=other.cores, attempts=attempt + 1,
+                         loadavg=os.getloadavg()[0])
+                print(f'  {name} {r["hw"]} {dtype}: {r["infer_ips"]:.1f} img/s inference '
                       f'({100 * r["infer_peak_share"]:.0f}% of the GEMM next to it), {r["train_ips"]:.1f} img/s '
                       f'training; other processes {quiet_before:.2f} cores before, {other.cores:.2f} during',
                       file=sys.stderr, flush=True)
@@ -500,23 +542,44 @@ def main(argv=None):
             if proc.returncode == 0 and lines:
                 results.append(r)
     wait_until_quiet(args.max_other, args.wait)
-    peak_after = gemm_peak_gflops(4096, args.repeats)
-    print(f'fp32 GEMM peak (torch.mm 4096^3, best of {args.repeats}): {peak_before:.1f} GFLOP/s before the cases, '
-          f'{peak_after:.1f} after. "% of GEMM" = median over the repeats of the model\'s GFLOP/s over the GEMM '
-          f'GFLOP/s measured right after it (the "GEMM next to it" column: what the machine gave a GEMM then).\n')
+    peak_after = {d: gemm_peak_gflops(4096, args.repeats, DTYPES[d]) for d in dtypes}
+    for d in dtypes:
+        print(f'{d} GEMM peak (torch.mm 4096^3, best of {args.repeats}): {peak_before[d]:.1f} GFLOP/s before the '
+              f'cases, {peak_after[d]:.1f} after.')
+    print('"% of GEMM" = median over the repeats of the model\'s GFLOP/s over the GFLOP/s of a GEMM of the same '
+          'dtype measured right after it (the "GEMM next to it" column: what the machine gave a GEMM then).\n')
 
     print('| model | input | params (M) | GFLOP/img fwd | inference img/s (batch) | inference GFLOP/s | '
           '% of GEMM | GEMM next to it | train-step img/s (batch) | train GFLOP/s fwd+bwd (% of GEMM) | '
           'memory: model / +inference / +training / process peak | other processes (cores) |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in results:
-        print(f'| {r["name"]} | {r["hw"]} {r.get("layout", "")} | {r["params_m"]:.1f} | {r["gflop_per_image"]:.2f} | '
+        print(f'| {r["name"]} | {r["hw"]} {r.get("layout", "")} {r["dtype"]} | {r["params_m"]:.1f} | {r["gflop_per_image"]:.2f} | '
               f'{r["infer_ips"]:.1f} ({r["batch"]}) | {r["infer_gflops"]:.0f} | '
               f'**{100 * r["infer_peak_share"]:.0f}%** | {r["infer_gemm"]:.0f} | '
               f'{r["train_ips"]:.1f} ({r["train_batch"]}) | '
               f'{r["train_gflops"]:.0f} ({100 * r["train_peak_share"]:.0f}%) | {fmt_mib(r["rss_model_mib"])} / '
               f'{fmt_mib(r["rss_infer_mib"])} / {fmt_mib(r["rss_train_mib"])} / '
               f'{fmt_mib(r["rss_process_peak_mib"])} | {r["other_cores"]:.2f} |')
+
+    by_case = {}
+    for r in results:
+        by_case.setdefault((r['name'], r['hw']), {})[r['dtype']] = r
+    if 'bf16' in dtypes and 'fp32' in dtypes:
+        print('\nfp32 vs bf16 (autocast), same case: images/s and speed-up, % of that dtype\'s GEMM, process peak '
+              'memory during training:\n')
+        print('| model | input | inference img/s fp32 / bf16 (x) | % of GEMM fp32 / bf16 | train-step img/s fp32 / '
+              'bf16 (x) | train % of GEMM fp32 / bf16 | process peak fp32 / bf16 |')
+        print('|---|---|---|---|---|---|---|')
+        for (name, hw), pair in by_case.items():
+            if set(pair) != {'fp32', 'bf16'}:
+                continue
+            a, b = pair['fp32'], pair['bf16']
+            print(f'| {name} | {hw} | {a["infer_ips"]:.1f} / {b["infer_ips"]:.1f} ({b["infer_ips"] / a["infer_ips"]:.2f}x)'
+                  f' | {100 * a["infer_peak_share"]:.0f}% / {100 * b["infer_peak_share"]:.0f}% | '
+                  f'{a["train_ips"]:.1f} / {b["train_ips"]:.1f} ({b["train_ips"] / a["train_ips"]:.2f}x) | '
+                  f'{100 * a["train_peak_share"]:.0f}% / {100 * b["train_peak_share"]:.0f}% | '
+                  f'{fmt_mib(a["rss_process_peak_mib"])} / {fmt_mib(b["rss_process_peak_mib"])} |')
 
     if not args.no_profile:
         groups = ('GEMM', 'conv', 'attention', 'norm', 'element-wise', 'data movement', 'other')
@@ -527,6 +590,7 @@ def main(argv=None):
         for r in results:
             parts = breakdown(r)
             cells = []
+            r = dict(r, hw=f'{r["hw"]} {r["dtype"]}')
             for g in groups:
                 v = parts.get(g)
                 if v is None or v['time'] < 0.005:
@@ -541,7 +605,8 @@ def main(argv=None):
           'peak = whole process (libraries included) during training.')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(peak_before=peak_before, peak_after=peak_after, results=results), f, indent=1)
+            json.dump(dict(peak_before=peak_before, peak_after=peak_after, cpu=cpu_name(), cpu_flags=flags,
+                           torch=torch.__version__, results=results), f, indent=1)
 
 
 if __name__ == '__main__':

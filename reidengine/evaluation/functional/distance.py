@@ -43,21 +43,22 @@ def prepare_features(feats: torch.Tensor, metric: str, normalize: bool = False) 
 
 
 def pairwise_distance(x: torch.Tensor, y: torch.Tensor, metric: str,
-                      x_sqnorm: torch.Tensor = None, y_sqnorm: torch.Tensor = None) -> torch.Tensor:
+                      x_sqnorm: torch.Tensor = None, y_sqnorm: torch.Tensor = None,
+                      out: torch.Tensor = None) -> torch.Tensor:
     """Distances between every row of ``x`` (M, D) and of ``y`` (N, D) -> (M, N).
 
     ``x``/``y`` must already be prepared (normalised for cosine). The squared norms can be passed
-    in to avoid recomputing them for every query chunk.
+    in to avoid recomputing them for every query chunk; ``out``: an (M, N) fp32 buffer to write.
     """
     if metric == 'euclidean':
         if x_sqnorm is None:
             x_sqnorm = x.pow(2).sum(1)
         if y_sqnorm is None:
             y_sqnorm = y.pow(2).sum(1)
-        dist = x_sqnorm[:, None] + y_sqnorm[None, :]
+        dist = torch.add(x_sqnorm[:, None], y_sqnorm[None, :], out=out)
         return dist.addmm_(x, y.t(), beta=1, alpha=-2)
     check_metric(metric)
-    dist = torch.mm(x, y.t())
+    dist = torch.mm(x, y.t(), out=out)
     return torch.sub(_ONE, dist, out=dist)  # 1 - x.y in one pass (same rounding as -d + 1)
 
 

@@ -9,8 +9,8 @@ distances each, at least ``chunk_size x num_workers`` rows): the block's matrix 
 the calling thread with ``num_workers`` intra-op threads (one large multi-threaded GEMM is as
 fast as the bare product of the same shapes), and its ranking is split into ``chunk_size``-row
 chunks ranked in ``num_workers`` threads with single-threaded ops (``parallel.py``) while the
-next block's product is computed. At most two blocks exist at a time: peak memory is about
-``2 x block_elements x 4`` bytes plus the workers' cache-sized slices. Re-ranked distances are
+next block's product is computed. Two block buffers alternate (reused, not reallocated): peak
+memory is about ``2 x block_elements x 4`` bytes plus the workers' cache-sized slices. Re-ranked distances are
 produced and ranked chunk by chunk in the worker threads (``parallel.run_chunks``).
 
 Ids are keyword-only (``q_pids=..., g_pids=..., q_camids=..., g_camids=...``), so that
@@ -55,7 +55,9 @@ def _rank_blocks(block_fn, consume, num_rows, chunk_size, num_workers, block_row
     """``consume(start, rows)`` for ``chunk_size``-row chunks of ``block_fn(start, end)`` blocks.
 
     Blocks are computed in the calling thread with ``num_workers`` intra-op threads; chunks are
-    consumed in ``num_workers`` single-threaded workers while the next block is computed.
+    consumed in ``num_workers`` single-threaded workers while the next block is computed. A block
+    is consumed completely before the block after the next is requested (``block_fn`` may reuse
+    its buffer then).
     """
     starts = range(0, num_rows, block_rows)
     if num_workers <= 1:
@@ -177,11 +179,18 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
                                            num_workers=num_workers, **rerank).block
         else:
             g_sqnorm = gallery.pow(2).sum(1) if metric == 'euclidean' else None
+            block_rows = max(chunk_size * num_workers, block_elements // max(len(gallery), 1))
+            # two blocks alternate (one ranked while the next is computed): written in place,
+            # not freshly allocated, whose page faults cost as much as the product's output
+            buffers = [torch.empty(0), torch.empty(0)]
 
             def block_fn(start, end):
-                return pairwise_distance(query[start:end], gallery, metric, y_sqnorm=g_sqnorm)
-
-            block_rows = max(chunk_size * num_workers, block_elements // max(len(gallery), 1))
+                index = (start // block_rows) % 2
+                if buffers[index].numel() < (end - start) * len(gallery):
+                    buffers[index] = torch.empty(min(block_rows, len(query)) * len(gallery))
+                out = buffers[index][:(end - start) * len(gallery)].view(end - start, -1)
+                return pairwise_distance(query[start:end], gallery, metric, y_sqnorm=g_sqnorm,
+                                         out=out)
         return evaluate_blocks(block_fn, q_pids=q_pids, g_pids=g_pids, q_camids=q_camids,
                                g_camids=g_camids, ranks=ranks,
                                single_gallery_shot=single_gallery_shot, roc=roc,

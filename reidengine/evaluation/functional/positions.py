@@ -14,7 +14,28 @@ give (ties broken by column index) in O(G) vectorised passes per row instead of 
 Any monotone cell map is exact: an element in a lower cell has a distance no larger than the
 probe's (equal distances always share a cell), so the affine map only decides the speed.
 """
+import math
+import threading
+
 import torch
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
+    """A per-thread reusable buffer: a fresh multi-MiB allocation per call costs more in page
+    faults than the pass that fills it."""
+    numel = math.prod(shape)
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.dtype != dtype or buf.numel() < numel:
+        buf = torch.empty(numel, dtype=dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:numel].view(shape)
+
+
+def _ones(numel: int) -> torch.Tensor:
+    return torch.ones(1, dtype=torch.int32).expand(numel)
 
 
 def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
@@ -59,19 +80,19 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
     #    histogram's increments do not queue on one counter when most of a row falls into one
     #    cell (beyond its farthest probe), and the per-row bounds vectorise.
     first = torch.arange(num_rows, dtype=torch.float32) * width
-    x = torch.empty(num_cols, num_rows, dtype=torch.float32)
+    x = _scratch('x', (num_cols, num_rows), torch.float32)
     torch.addcmul((first + 1 - lo * scale)[None, :], dist.t(), scale[None, :], out=x)
     x.clamp_(first[None, :], (first + (width - 1))[None, :])
-    cells_t = x.int()  # (G, R)
-    del x
+    cells_t = _scratch('cells', (num_cols, num_rows), torch.int32).copy_(x)  # (G, R), truncated
     cells = cells_t.t()  # (R, G) view
 
     # 2. elements in lower cells of the same row
-    try:
-        hist = torch.bincount(cells_t.view(-1), minlength=num_rows * width)
-    except RuntimeError as err:  # a NaN distance gives a negative cell id
-        raise ValueError(f'distances contain NaN (rows of this block: {num_rows})') from err
-    below = hist.view(num_rows, width).cumsum(1).view(-1) - hist
+    if math.isnan(float(x.sum())):  # NaN clamps to NaN and has no cell (bounded values otherwise)
+        raise ValueError(f'distances contain NaN (rows of this block: {num_rows})')
+    hist = _scratch('hist', (num_rows * width,), torch.int32).zero_()
+    hist.index_add_(0, cells_t.view(-1), _ones(cells_t.numel()))
+    below = torch.cumsum(hist.view(num_rows, width), 1,
+                         out=_scratch('below', (num_rows, width), torch.int32)).view(-1).sub_(hist)
     probe_cells = cells.gather(1, cols).long()
     result = below[probe_cells]
 
