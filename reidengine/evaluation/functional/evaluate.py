@@ -171,8 +171,9 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
         if aqe is not None:
             query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size,
                                                      num_workers=num_workers, **aqe)
-        query = prepare_features(query, metric, normalize_feat)
-        gallery = prepare_features(gallery, metric, normalize_feat)
+        with intra_op_threads(num_workers):  # two large passes over the features
+            query = prepare_features(query, metric, normalize_feat)
+            gallery = prepare_features(gallery, metric, normalize_feat)
         block_rows = None
         if rerank is not None:
             block_fn = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
