@@ -110,13 +110,14 @@ def fp32_region():
 
 
 def _to_float32(value):
-    if isinstance(value, torch.Tensor) and value.is_floating_point():
+    if isinstance(value, torch.Tensor) and value.dtype in (torch.float16, torch.bfloat16):
         return value.float()
     return value
 
 
 def float32_forward(fn):
-    """Decorator: run ``fn`` with autocast off and its floating tensor arguments in float32."""
+    """Decorator: run ``fn`` with autocast off and its half / bfloat16 tensor arguments in float32
+    (float32 and float64 arguments are left as they are)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -63,3 +63,8 @@ def test_float32_regions_inside_autocast():
     assert torch.equal(out, x.bfloat16().float() @ w)
     with autocast(None):
         assert (x @ w).dtype == torch.float32
+
+
+def test_float32_forward_leaves_float64_alone():
+    out = float32_forward(lambda a: a * 2)(torch.ones(2, dtype=torch.float64))
+    assert out.dtype == torch.float64
