@@ -59,7 +59,8 @@ def configure_amp(cfg) -> None:
 
     Called by ``ReIDRunner.from_cfg``. With ``amp.enabled`` the ``optim_wrapper`` (if any) gets
     ``type='MixedPrecisionOptimWrapper'`` with the dtype (an ``OptimWrapper`` only: other types
-    are an error), and ``val_cfg`` / ``test_cfg`` get ``amp`` for the ReID loops.
+    are an error), and ``val_cfg`` / ``test_cfg`` get ``amp`` (the ReID loops) or ``fp16=True``
+    (MMEngine's ``TestLoop`` / ``ValLoop``, autocast to the device's default dtype).
     """
     amp = amp_settings(cfg.get('amp'), 'config key amp')
     if not amp['enabled']:
@@ -77,8 +78,12 @@ def configure_amp(cfg) -> None:
             wrapper['loss_scale'] = amp['loss_scale']
     for key in ('val_cfg', 'test_cfg'):
         loop = cfg.get(key)
-        if loop is not None and 'Loop' in str(loop.get('type', '')):
+        kind = str(loop.get('type', '')) if loop is not None else ''
+        if kind in ('ReIDTestLoop', 'ReIDValLoop') or kind.endswith(("ReIDTestLoop'>",
+                                                                        "ReIDValLoop'>")):
             loop['amp'] = dict(enabled=True, dtype=amp['dtype'])
+        elif kind in ('TestLoop', 'ValLoop'):  # MMEngine's loops: their own autocast switch
+            loop['fp16'] = True
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -58,11 +58,12 @@ def test_loss_scaler_state_is_saved_and_restored(monkeypatch):
 def test_config_key_sets_the_wrapper_and_the_test_loops():
     cfg = Config(dict(amp=dict(enabled=True, dtype='float16'),
                       optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-                      test_cfg=dict(type='ReIDTestLoop'), val_cfg=None))
+                      test_cfg=dict(type='ReIDTestLoop'), val_cfg=dict(type='ValLoop')))
     configure_amp(cfg)
     assert cfg.optim_wrapper.type == 'MixedPrecisionOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'float16'
     assert cfg.test_cfg.amp == dict(enabled=True, dtype='float16')
+    assert cfg.val_cfg.fp16 is True and 'amp' not in cfg.val_cfg
     with pytest.raises(ValueError, match='unknown key'):
         configure_amp(Config(dict(amp=dict(enabled=True, dtpye='float16'))))
     with pytest.raises(ValueError, match='optim_wrapper.type'):
