@@ -96,7 +96,7 @@ class PATMemoryBankHook(Hook):
         was_training = model.training
         model.eval()
         # the training's precision (bf16 / fp16 under the AMP optimizer wrapper); the bank is fp32
-        dtype = getattr(runner.optim_wrapper, 'cast_dtype', None)
+        dtype = getattr(getattr(runner, 'optim_wrapper', None), 'cast_dtype', None)
         with torch.no_grad(), autocast(dtype):
             for data in loader:
                 data = model.data_preprocessor(data, False)
