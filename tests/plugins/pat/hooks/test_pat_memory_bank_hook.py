@@ -46,7 +46,7 @@ def build_model():
         data_preprocessor=dict(type='ReIDDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
                                bgr_to_rgb=True),
         backbone=dict(type='ViTReID', arch=dict(embed_dim=32, depth=1, num_heads=2),
-                      img_size=IMG, patch_size=4, stride_size=4, num_extra_tokens=3),
+                      img_size=IMG, patch_size=4, stride_size=4),
         part_attention=dict(random_subregions=True),  # must be off in the (eval-mode) fill pass
         head=dict(type='PATHead', in_channels=32, num_classes=5,
                   csl_loss=dict(type='CrossIDSimilarityLoss', k=2))))
