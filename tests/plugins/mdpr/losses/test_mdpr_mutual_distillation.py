@@ -13,6 +13,7 @@ def test_matches_equation_8():
     p_h, p_s = loss_fn.predict_soft(hard), loss_fn.predict_hard(soft)
 
     def d(p, z):
+        p, z = p.detach(), z.detach()
         return -sum(float(p[i] @ z[i] / (p[i].norm() * z[i].norm())) for i in range(len(p))) / len(p)
 
     expected = 0.5 * (d(p_h, soft) + d(p_s, hard))
