@@ -35,7 +35,7 @@ class FeatureFusion(nn.Module):
 
     def forward(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
         names = ('hard_parts_map', 'hard_global_map', 'soft_global5_map', 'soft_global4_map')
-        grids = {n: tuple(feats[n].shape[-2:]) for n in names}
+        grids = {n: tuple(int(v) for v in feats[n].shape[-2:]) for n in names}
         if len(set(grids.values())) != 1:
             raise ValueError(f'FeatureFusion: the embedded maps must share one grid (build the '
                              f'backbone with last_stride=1), got {grids}')

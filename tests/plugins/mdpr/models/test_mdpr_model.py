@@ -168,3 +168,22 @@ def test_bf16_autocast_training_step_close_to_fp32(batch, build_mdpr):
     assert abs(total16.item() - total32.item()) <= 0.03 * total32.item()
     total16.backward()
     assert all(torch.isfinite(p.grad).all() for p in twin.parameters() if p.grad is not None)
+
+
+@pytest.mark.filterwarnings('ignore::torch.jit.TracerWarning', 'ignore::FutureWarning')
+def test_tensor_mode_traces_with_a_dynamic_batch(build_mdpr):
+    """No Python control flow on tensor values nor loops over the batch: a trace made at batch 2
+    gives the eager result at batch 3 (what ONNX export needs)."""
+    class TensorMode(nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x, mode='tensor')
+
+    model = build_mdpr().eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(TensorMode(model), torch.randn(2, 3, *IMG), check_trace=False)
+        x = torch.randn(3, 3, *IMG)
+        torch.testing.assert_close(traced(x), model(x, mode='tensor'))
