@@ -1,4 +1,4 @@
-"""MDPR plugin: Mutual Distillation Learning for person re-identification (Fu, Cui et al., IEEE TMM 2024).
+"""MDPR plugin: Mutual Distillation Learning for person re-identification (Fu, Cui et al., 2024).
 
 Importing it registers ``MDPRModel``, ``MDPRHead``, ``AttentionDiversityLoss`` and
 ``MutualDistillationLoss`` (MODELS) in the core registries. Configs load it with

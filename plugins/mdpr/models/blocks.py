@@ -1,5 +1,5 @@
 """Building blocks of MDPR (Fu, Cui et al., "Mutual Distillation Learning For Person
-Re-Identification", IEEE TMM 2024).
+Re-Identification", 2024).
 
 - ``EmbeddingBlock`` (Sec. III-A, Fig. 3): F = ReLU(BN(W * X)), W a 1x1 convolution C -> M.
 - ``AttentionGenerator`` phi (eq. 2, Fig. 4): A = ReLU(BN(W1 * X + W3 * X)), W1 1x1 and W3 3x3

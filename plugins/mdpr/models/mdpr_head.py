@@ -45,6 +45,8 @@ class MDPRHead(MultiFeatureHead):
         loss_triplet: metric loss config for the non-BAP features (None: none).
         diversity: ``AttentionDiversityLoss`` config (None: none).
         distillation: ``MutualDistillationLoss`` config (``dim`` is filled in).
+        test_features: names concatenated into the test feature (None: every non-BAP feature in
+            order, Table I; a subset evaluates single features and combinations, Table VIII).
         normalize_test: L2-normalise the concatenated test feature.
     """
 
@@ -59,6 +61,7 @@ class MDPRHead(MultiFeatureHead):
                  loss_triplet: Optional[dict] = dict(type='TripletLoss', margin=0.05, hard_mining=True),
                  diversity: Optional[dict] = dict(type='AttentionDiversityLoss', beta=0.001),
                  distillation: Optional[dict] = dict(type='MutualDistillationLoss'),
+                 test_features: Optional[Sequence[str]] = None,
                  normalize_test: bool = False):
         if circle_form not in CIRCLE_FORMS:
             raise ValueError(f'MDPRHead: circle_form={circle_form!r}; expected one of {CIRCLE_FORMS}')
@@ -76,7 +79,8 @@ class MDPRHead(MultiFeatureHead):
             is_bap = name in bap_features
             features[name] = dict(ident, in_channels=dim, bnneck=True, triplet_feat='after_bn',
                                   loss_triplet=None if is_bap else loss_triplet)
-        test_features = [n for n in feature_dims if n not in bap_features]
+        if test_features is None:
+            test_features = [n for n in feature_dims if n not in bap_features]
         super().__init__(num_classes=num_classes, features=features, reduction='sum',
                          test_features=test_features, test_feat='after_bn', normalize_test=normalize_test)
         self.circle_form = circle_form

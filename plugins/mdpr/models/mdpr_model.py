@@ -1,5 +1,5 @@
 """MDPR network (Fu, Cui et al., "Mutual Distillation Learning For Person Re-Identification",
-IEEE TMM 2024, Sec. III, Fig. 2): a ResNet whose stem..res-conv3 (layer2) is shared, a Hard and a
+2024, Sec. III, Fig. 2): a ResNet whose stem..res-conv3 (layer2) is shared, a Hard and a
 Soft Content Branch each with its own copy of res-conv4/res-conv5 (layer3/layer4, initialised from
 the same pretrained weights), and the fusion module; the BNNecks, classifiers, predictors and
 losses live in ``MDPRHead``.

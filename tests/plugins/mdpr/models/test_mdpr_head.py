@@ -29,6 +29,7 @@ def bn(x):
 
 
 def cos(a, b):
+    a, b = a.detach(), b.detach()
     return float(a @ b / (a.norm() * b.norm()))
 
 
@@ -112,6 +113,12 @@ def test_test_feature_skips_bap_and_is_after_bn():
     out = head(feats)
     expected = torch.cat([head.branches['g'].bnneck(feats['g']), head.branches['s'].bnneck(feats['s'])], 1)
     torch.testing.assert_close(out, expected)
+
+
+def test_test_feature_subset_for_table_8():
+    head = make_head(test_features=['s']).eval()
+    feats = {'g': torch.randn(3, 6), 's': torch.randn(3, 6), 'bap5': torch.randn(3, 4)}
+    torch.testing.assert_close(head(feats), head.branches['s'].bnneck(feats['s']))
 
 
 def test_bad_configuration_is_named():
