@@ -1,4 +1,4 @@
-# MDPR (Fu, Cui et al., "Mutual Distillation Learning For Person Re-Identification", IEEE TMM 2024):
+# MDPR (Fu, Cui et al., "Mutual Distillation Learning For Person Re-Identification", 2024):
 # ResNet-101-IBN-a with last stride 1 (LUPerson MoCo weights), M = 512, K = 2, N = 2, attention
 # guidance, fusion and mutual distillation on; 384 x 192; Adam 3.5e-4, weight decay 5e-4, warm-up
 # from 0.1x then cosine; batch 16 ids x 16 (ids with fewer images completed with duplicates by the
