@@ -15,6 +15,8 @@ What it adds to ``mmengine.runner.Runner``:
   them.
 - Data-loader workers are seeded from torch's per-epoch seed (and the rank), not from a fixed
   seed: augmentations differ between epochs and replay exactly after a resume.
+- A classifier with fewer classes than the training set has identities is refused when the training
+  loop is built, naming ``model.head.num_classes`` and the dataset's count.
 - Default hooks add :class:`NonFiniteLossHook` (stop on NaN / inf) and
   :class:`EvalRNGIsolationHook`, and save checkpoints with :class:`ReIDCheckpointHook`.
 
@@ -183,11 +185,33 @@ class ReIDRunner(Runner):
             loop['type'] = 'ReIDEpochBasedTrainLoop'
         loop = super().build_train_loop(loop)
         loader = loop.dataloader
+        self._check_num_classes(loader.dataset)
         if getattr(loader, 'persistent_workers', False) and loader.num_workers > 0:
             self.logger.warning('train_dataloader has persistent_workers=True: its workers keep '
                                 'their random state across epochs, so a resumed run is not '
                                 'bit-exact; set persistent_workers=False for exact resume')
         return loop
+
+    def _check_num_classes(self, dataset) -> None:
+        """Refuse a classifier with fewer classes than the training set has identities.
+
+        Raises:
+            ValueError: naming ``model.head.num_classes`` and the dataset's identity count.
+        """
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+        meta = getattr(dataset, 'metainfo', None) or {}
+        num_pids = meta.get('num_pids')
+        if not isinstance(num_classes, int) or not isinstance(num_pids, int):
+            return
+        name = meta.get('dataset_name', type(dataset).__name__)
+        if num_pids > num_classes:
+            raise ValueError(f'model.head.num_classes={num_classes}, but the training set ({name}) '
+                             f'has {num_pids} identities: set model.head.num_classes={num_pids}')
+        if num_pids < num_classes:
+            self.logger.warning(f'model.head.num_classes={num_classes}, but the training set '
+                                f'({name}) has {num_pids} identities: {num_classes - num_pids} '
+                                'classifier outputs are never trained')
 
     @staticmethod
     def build_dataloader(dataloader, seed: Optional[int] = None, diff_rank_seed: bool = False):
