@@ -5,6 +5,7 @@ table is written to the work dir.
 """
 import argparse
 
+from reidengine.engine.runner.checkpoint_io import check_checkpoint_file
 from reidengine.engine.runner.work_dir_lock import claim_work_dir
 from reidengine.utils.cli_errors import run_cli
 from reidengine.utils.config_checks import check_training_length
@@ -34,6 +35,8 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from)
     setup_distributed(cfg)
     with claim_work_dir(cfg.work_dir, resume=bool(cfg.get('resume')), fresh=args.fresh):
         runner = build_runner(cfg)

@@ -52,13 +52,16 @@ def is_user_error(err: BaseException) -> bool:
     return ours and linecache.getline(filename, lineno).lstrip().startswith('raise')
 
 
-def _log_traceback(err: BaseException) -> str:
-    """Write the traceback to the file handlers of the current MMEngine logger; their file names."""
-    try:
-        from mmengine.logging import MMLogger
-    except ImportError:
-        return ''
-    if not MMLogger._instance_dict:
+def _loggers() -> set:
+    from mmengine.logging import MMLogger
+    return set(MMLogger._instance_dict)
+
+
+def _log_traceback(err: BaseException, old_loggers: set) -> str:
+    """Write the traceback to the file handlers of the MMEngine logger the run opened (none if it
+    opened none: the current one may be another run's, in this process); their file names."""
+    from mmengine.logging import MMLogger
+    if not set(MMLogger._instance_dict) - old_loggers:
         return ''
     logger = MMLogger.get_current_instance()
     text = ''.join(traceback.format_exception(type(err), err, err.__traceback__))
@@ -75,10 +78,11 @@ def _log_traceback(err: BaseException) -> str:
 def run_cli(main: Callable[[], None], argv=None) -> None:
     """Run a tool's ``main()``; end a user error with its message and exit status 1."""
     argv = sys.argv if argv is None else argv
+    old_loggers = _loggers()
     try:
         main()
     except Exception as err:  # noqa: BLE001 - sorted into user and internal errors below
-        log_files = _log_traceback(err)
+        log_files = _log_traceback(err, old_loggers)
         if DEBUG_FLAG in argv or not is_user_error(err):
             raise
         message = str(err) if not isinstance(err, KeyError) else str(err.args[0] if err.args else err)

@@ -1,5 +1,6 @@
 """Helpers of the reliability tests: a tiny Market-1501 tree, tiny configs built on the real
 experiment configs, and the tools run in-process."""
+import itertools
 import os
 import os.path as osp
 import runpy
@@ -101,6 +102,7 @@ custom_hooks = [dict(type='PATMemoryBankHook', fill_pipeline=test_pipeline, batc
                      num_workers=0)]
 """
 
+_run_names = itertools.count()
 BASES = dict(vit='configs/baselines/vit_base_market1501.py', pat='configs/pat/pat_market2duke.py')
 
 
@@ -125,8 +127,14 @@ def run_tool(tool: str, *args: str, debug: bool = True) -> None:
     """Run ``tools/<tool>.py`` in this process with the given command line; with ``debug`` (adds
     ``--debug``) every error is raised as an exception, without it a user error ends the tool with
     its message on stderr and ``SystemExit(1)``."""
+    args = [str(a) for a in args]
+    if tool in ('train', 'test') and not any(a.startswith('experiment_name=') for a in args):
+        # a name of its own: MMEngine reuses the logger of a run of the same name (same second)
+        name = f'experiment_name=run{next(_run_names)}'
+        args = (args[:args.index('--cfg-options') + 1] + [name] + args[args.index('--cfg-options') + 1:]
+                if '--cfg-options' in args else args + ['--cfg-options', name])
     argv = sys.argv
-    sys.argv = [str(REPO / 'tools' / f'{tool}.py'), *map(str, args), *(['--debug'] if debug else [])]
+    sys.argv = [str(REPO / 'tools' / f'{tool}.py'), *args, *(['--debug'] if debug else [])]
     try:
         runpy.run_path(sys.argv[0], run_name='__main__')
     finally:

@@ -17,6 +17,7 @@ What it adds to ``mmengine.runner.Runner``:
   seed: augmentations differ between epochs and replay exactly after a resume.
 - A classifier with fewer classes than the training set has identities is refused when the training
   loop is built, naming ``model.head.num_classes`` and the dataset's count.
+- The config copy goes to the run's own ``<work_dir>/<timestamp>/`` folder, next to its log.
 - Default hooks add :class:`NonFiniteLossHook` (stop on NaN / inf) and
   :class:`EvalRNGIsolationHook`, and save checkpoints with :class:`ReIDCheckpointHook`.
 
@@ -40,7 +41,7 @@ import mmengine
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dist import all_gather_object, get_rank, is_main_process
+from mmengine.dist import all_gather_object, get_rank, is_main_process, master_only
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
@@ -162,6 +163,14 @@ class ReIDRunner(Runner):
             cfg = copy.copy(cfg)
             object.__setattr__(cfg, '__class__', _FormatOnceConfig)
         return super().from_cfg(cfg)
+
+    @master_only
+    def dump_config(self) -> None:
+        """Write the config into this run's own folder ``<work_dir>/<timestamp>/`` (MMEngine writes
+        ``<work_dir>/<config name>``, which every later run, even a refused resume, overwrote)."""
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else f'{self.timestamp}.py'
+        mmengine.mkdir_or_exist(self.log_dir)
+        self.cfg.dump(osp.join(self.log_dir, name))
 
     def register_default_hooks(self, hooks: Optional[Dict] = None) -> None:
         from ..hooks import EvalRNGIsolationHook, NonFiniteLossHook, ReIDCheckpointHook
