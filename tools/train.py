@@ -38,7 +38,8 @@ def main():
     if cfg.get('load_from'):
         check_checkpoint_file(cfg.load_from)
     setup_distributed(cfg)
-    with claim_work_dir(cfg.work_dir, resume=bool(cfg.get('resume')), fresh=args.fresh):
+    with claim_work_dir(cfg.work_dir, resume=bool(cfg.get('resume')), fresh=args.fresh,
+                        resume_from=cfg.get('load_from') if cfg.get('resume') else None):
         runner = build_runner(cfg)
         runner.train()
         if not args.no_test and cfg.get('test_dataloader') is not None:

@@ -55,6 +55,18 @@ def test_a_fresh_start_on_a_finished_work_dir_is_refused(run_copy, capsys):
     assert tree_files(work) == before
 
 
+def test_resuming_another_folders_checkpoint_into_a_run_is_refused(run_copy, tmp_path, capsys):
+    _, cfg, work = run_copy
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'epoch_1.pth').write_bytes((work / 'epoch_1.pth').read_bytes())
+    before = tree_files(work)
+    err = tool_error(capsys, 'train', cfg, '--work-dir', work, '--resume', other / 'epoch_1.pth')
+    assert f'--resume {other / "epoch_1.pth"}: that checkpoint is of another folder' in err
+    assert 'would mix the two runs' in err
+    assert tree_files(work) == before
+
+
 def test_fresh_moves_the_old_run_aside_whole(run_copy):
     _, cfg, work = run_copy
     before = tree_files(work)

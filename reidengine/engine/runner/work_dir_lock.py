@@ -114,7 +114,7 @@ def _move_aside(work_dir: str) -> str:
 
 
 @contextlib.contextmanager
-def claim_work_dir(work_dir: str, resume: bool, fresh: bool = False,
+def claim_work_dir(work_dir: str, resume: bool, fresh: bool = False, resume_from: Optional[str] = None,
                    log=print) -> Iterator[Optional[str]]:
     """Hold ``work_dir`` for one training run (module docstring); yields where an old run went.
 
@@ -122,11 +122,14 @@ def claim_work_dir(work_dir: str, resume: bool, fresh: bool = False,
         work_dir: the run's work dir (created if missing).
         resume: the run resumes (``--resume``): the work dir's run is continued, not replaced.
         fresh: move an existing run aside to ``<work_dir>.old-<time>`` and start afresh.
+        resume_from: the checkpoint given to ``--resume``; one of another folder may only continue
+            into a work dir that holds no run (the two runs' checkpoints would mix).
         log: where the move is reported.
 
     Raises:
         WorkDirBusyError: another process holds the work dir.
-        FileExistsError: a fresh start on a work dir that holds a run, without ``fresh``.
+        FileExistsError: a fresh start on a work dir that holds a run, without ``fresh``; or a
+            resume from another folder's checkpoint into it.
         ValueError: ``resume`` and ``fresh`` together.
     """
     if resume and fresh:
@@ -139,6 +142,13 @@ def claim_work_dir(work_dir: str, resume: bool, fresh: bool = False,
     moved = None
     try:
         existing = run_files(work_dir)
+        if existing and resume_from and \
+                osp.realpath(osp.dirname(osp.abspath(resume_from))) != osp.realpath(work_dir):
+            raise FileExistsError(
+                f'--resume {resume_from}: that checkpoint is of another folder, and work dir '
+                f'{work_dir} already holds a run ({", ".join(existing[:6])}); continuing there '
+                'would mix the two runs. Give an empty --work-dir, or resume from a checkpoint '
+                'of this work dir')
         if existing and not resume:
             if not fresh:
                 shown = ', '.join(existing[:6]) + (', ...' if len(existing) > 6 else '')
