@@ -5,8 +5,10 @@ A *user error* is a problem of the input (config, option, data, checkpoint, disk
 an input type (``ValueError``, ``TypeError``, ``KeyError``, ``OSError``, ``SyntaxError``,
 ``ImportError``) raised on purpose, with a message, by reidengine, a plugin, a tool, or MMEngine's
 config and registry code (the innermost frame of its traceback is a ``raise`` statement there), or
-a full disk anywhere. The tool prints ``Type: message`` and a hint, and exits with status 1. Any
-other exception (a bug, an error inside PyTorch) is re-raised unchanged, with its traceback.
+a full disk anywhere; an error PyTorch re-raises from a DataLoader worker is judged by the worker's
+frame and printed without the worker's traceback. The tool prints ``Type: message`` and a hint,
+and exits with status 1. Any other exception (a bug, an error inside PyTorch) is re-raised
+unchanged, with its traceback.
 
 ``--debug`` re-raises every error with its traceback. The traceback of a user error also goes to
 the run's log file when the runner has opened one.
@@ -15,11 +17,12 @@ import errno
 import linecache
 import logging
 import os.path as osp
+import re
 import sys
 import traceback
-from typing import Callable
+from typing import Callable, Optional, Tuple
 
-__all__ = ['run_cli', 'is_user_error', 'DEBUG_FLAG']
+__all__ = ['run_cli', 'is_user_error', 'user_message', 'DEBUG_FLAG']
 
 DEBUG_FLAG = '--debug'
 _INPUT_ERRORS = (ValueError, TypeError, KeyError, OSError, SyntaxError, ImportError)
@@ -39,17 +42,57 @@ def _innermost_frame(err: BaseException):
     return osp.abspath(tb.tb_frame.f_code.co_filename), tb.tb_lineno
 
 
+_WORKER_FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def _worker_error(err: BaseException) -> Optional[Tuple[str, int, str]]:
+    """For an error PyTorch re-raised from a DataLoader worker ("Caught X in DataLoader worker
+    process 0. Original Traceback ..."): the worker's innermost frame and the original message."""
+    text = str(err)
+    if not text.startswith('Caught ') or 'Original Traceback' not in text:
+        return None
+    lines = text.splitlines()
+    frames = [i for i, line in enumerate(lines) if _WORKER_FRAME.match(line)]
+    if not frames:
+        return None
+    found = _WORKER_FRAME.match(lines[frames[-1]])
+    rest = lines[frames[-1] + 1:]
+    start = next((i for i, line in enumerate(rest) if line and not line[0].isspace()), len(rest))
+    where = lines[0].split(' in ', 1)[-1].rstrip('.')
+    message = '\n'.join(rest[start:]).strip()
+    return found.group('file'), int(found.group('line')), f'{message} (in {where})'
+
+
+def _raised_on_purpose(filename: str, lineno: int) -> bool:
+    ours = filename.startswith(_OWN_CODE) or any(part in filename for part in _MMENGINE_INPUT_CODE)
+    return ours and linecache.getline(filename, lineno).lstrip().startswith('raise')
+
+
 def is_user_error(err: BaseException) -> bool:
-    """True for a problem of the input that the message alone explains (module docstring)."""
+    """True for a problem of the input that the message alone explains (module docstring).
+
+    An error of a DataLoader worker is judged by the worker's own innermost frame.
+    """
     if isinstance(err, OSError) and err.errno in _DISK_FULL:
         return True
     if not isinstance(err, _INPUT_ERRORS):
         return False
+    worker = _worker_error(err)
+    if worker is not None:
+        return _raised_on_purpose(osp.abspath(worker[0]), worker[1])
     filename, lineno = _innermost_frame(err)
     if filename is None:
         return True  # raised without a frame: built by hand and given to us
-    ours = filename.startswith(_OWN_CODE) or any(part in filename for part in _MMENGINE_INPUT_CODE)
-    return ours and linecache.getline(filename, lineno).lstrip().startswith('raise')
+    return _raised_on_purpose(filename, lineno)
+
+
+def user_message(err: BaseException) -> str:
+    """``Type: message`` of a user error (a worker's error without the worker's traceback)."""
+    worker = _worker_error(err)
+    if worker is not None:
+        return worker[2]
+    message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return f'{type(err).__name__}: {message}'
 
 
 def _loggers() -> set:
@@ -85,8 +128,7 @@ def run_cli(main: Callable[[], None], argv=None) -> None:
         log_files = _log_traceback(err, old_loggers)
         if DEBUG_FLAG in argv or not is_user_error(err):
             raise
-        message = str(err) if not isinstance(err, KeyError) else str(err.args[0] if err.args else err)
         where = f'; it is also in {log_files}' if log_files else ''
-        print(f'{type(err).__name__}: {message}\n(rerun with {DEBUG_FLAG} for the traceback{where})',
+        print(f'{user_message(err)}\n(rerun with {DEBUG_FLAG} for the traceback{where})',
               file=sys.stderr)
         sys.exit(1)

@@ -4,14 +4,15 @@
 (reliability issue, "Silent wrong results" and "Errors that do not say what is wrong")."""
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import zipfile
 
 import pytest
 import torch
-from reliability_utils import (REPO, checkpoint_files, run_tool, tiny_vit_config, tool_error,
-                               tree_files, write_market)
+from reliability_utils import (REPO, checkpoint_files, run_tool, tiny_config, tiny_vit_config,
+                               tool_error, tree_files, write_market)
 
 from reidengine.models.backbones.weight_loading import load_state_dict_safe
 from reidengine.utils.config_checks import parse_option_value
@@ -124,6 +125,17 @@ def test_max_epochs_zero_is_refused(tiny, tmp_path, capsys):
     assert 'ValueError: train_cfg.max_epochs=0: expected an integer >= 1' in err
     assert 'untrained model' in err and 'tools/test.py' in err
     assert not (tmp_path / 'w').exists()
+
+
+def test_an_image_error_in_a_data_loader_worker_is_a_message(tiny, tmp_path, capsys):
+    data, _ = tiny
+    shutil.copytree(data, tmp_path / 'data')
+    img = sorted((tmp_path / 'data' / 'market1501' / 'bounding_box_train').glob('*.png'))[0]
+    img.write_bytes(b'')
+    cfg = tiny_config(tmp_path / 'workers.py', tmp_path / 'data', num_workers=2, max_epochs=2)
+    err = tool_error(capsys, 'train', cfg, '--work-dir', tmp_path / 'w')
+    assert f'OSError: cannot read image {img}' in err and '(in DataLoader worker process' in err
+    assert not list((tmp_path / 'w').glob('*.pth'))
 
 
 # ------------------------------------------------------------------ model and hooks
