@@ -82,6 +82,14 @@ class DRFormerHead(MultiFeatureHead):
 
     def loss(self, feats: Dict[str, torch.Tensor],
              data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
+        """All terms in fp32, also under autocast (BN, classifier, softmax and cosines of a few
+        (B, 2D) features: negligible next to the encoders)."""
+        device = self._get(feats, 'fused').device
+        with torch.autocast(device.type, enabled=False):
+            return self._loss({k: v.float() for k, v in feats.items()}, data_samples)
+
+    def _loss(self, feats: Dict[str, torch.Tensor],
+              data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
         losses = super().loss(feats, data_samples)
         labels = stack_meta(data_samples, 'pid', device=feats['fused'].device)
         if self.loss_inter is not None:
