@@ -186,7 +186,7 @@ def test_bf16_autocast_training_step_is_close_to_fp32():
             continue
         assert torch.isfinite(bf16[key]) and bf16[key].dtype == torch.float32, key
         # bf16 keeps 8 bits of mantissa: 5% of the loss (plus 0.02 for terms near 0)
-        assert abs(float(bf16[key]) - float(value)) <= 0.05 * abs(float(value)) + 0.02, key
+        assert abs(float(bf16[key].detach()) - float(value.detach())) <= 0.05 * abs(float(value.detach())) + 0.02, key
     total = sum(v for k, v in bf16.items() if 'loss' in k)
     total.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
