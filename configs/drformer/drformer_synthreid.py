@@ -59,7 +59,7 @@ test_dataloader = [
                              pipeline=test_pipeline)),
 ]
 
-max_epochs, warmup_epochs, base_lr = 30, 2, 5e-4
+max_epochs, warmup_epochs, base_lr = 15, 1, 5e-4
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05, _delete_=True),
     paramwise_cfg=dict(bias_lr_mult=1.0, custom_keys={'classifier': dict(lr_mult=10.0)}))
