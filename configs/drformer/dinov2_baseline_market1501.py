@@ -14,7 +14,7 @@ model = dict(
     type='ReIDModel',
     data_preprocessor=dict(type='ReIDDataPreprocessor', mean=norm['mean'], std=norm['std'], bgr_to_rgb=True),
     backbone=dict(type='DINOv2ReID', arch='vit_base_patch14_dinov2', img_size=(252, 126), patch_size=14, stride_size=14,
-                  drop_path_rate=0.1, grad_checkpointing=False, pretrained=_base_.dino_pretrained),
+                  drop_path_rate=0.0, grad_checkpointing=False, pretrained=_base_.dino_pretrained),
     neck=dict(type='TokenSelect', index=0),
     head=dict(type='BNNeckHead', in_channels=768, num_classes=_base_.num_pids['market1501'],
               classifier=dict(type='LinearClassifier', init_std=0.001),

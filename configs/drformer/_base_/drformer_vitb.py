@@ -5,7 +5,8 @@
 # Adam 5e-6, 70 epochs. What the paper does not state follows CLIP-ReID's second stage (Li et al.,
 # AAAI 2023): 16 ids x 4, warm-up 10 epochs from 0.1x, steps at 30 and 50 (x0.1), weight decay 1e-4,
 # bias lr x2, flip + pad-crop 10 + random erasing 0.5, triplet margin 0.3 on the pre-BN feature,
-# label smoothing 0.1, test feature = pre-BN fused feature L2-normalised. plugins/drformer/README.md.
+# label smoothing 0.1, no stochastic depth (CLIP-ReID's encoder has none), test feature = pre-BN fused
+# feature L2-normalised. Every decision: plugins/drformer/README.md.
 #
 # Experiment configs set: model.head.num_classes, the SIE camera count of both encoders
 # (model.backbones.*.backbone.sie_num_cams) and the datasets (pipelines below).
@@ -49,14 +50,14 @@ model = dict(
             backbone=dict(type='DINOv2ReID', arch='vit_base_patch14_dinov2', img_size=(252, 126),
                           patch_size=14, stride_size=14, num_extra_tokens=num_tokens,
                           extra_token_init='random', sie_num_cams=0, sie_coef=1.0,
-                          sie_target='first_extra_token', drop_path_rate=0.1,
+                          sie_target='first_extra_token', drop_path_rate=0.0,
                           grad_checkpointing=False, pretrained=dino_pretrained),
             img_size=(252, 126), **dino_norm),
         clip=dict(
             backbone=dict(type='CLIPViTReID', arch='ViT-B-16', img_size=(256, 128), patch_size=16,
                           stride_size=16, use_proj=False, num_extra_tokens=num_tokens,
                           extra_token_init='random', sie_num_cams=0, sie_coef=1.0,
-                          sie_target='first_extra_token', drop_path_rate=0.1,
+                          sie_target='first_extra_token', drop_path_rate=0.0,
                           grad_checkpointing=False, pretrained=clip_pretrained),
             img_size=(256, 128), **clip_norm),
     ),

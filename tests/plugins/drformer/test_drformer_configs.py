@@ -77,6 +77,7 @@ def test_paper_settings(name):
         b = enc.backbone
         assert b.num_extra_tokens == 2 and b.extra_token_init == 'random'
         assert b.sie_num_cams == cams and b.sie_target == 'first_extra_token' and b.sie_coef == 1.0
+        assert b.drop_path_rate == 0.0 and b.grad_checkpointing is False
     neck = model.neck
     assert (neck.fusion, neck.num_self_layers, neck.num_tokens) == ('transformer', 2, 2)
     assert neck.share_weights is False and neck.token_reduction == 'mean'
