@@ -75,7 +75,8 @@ model = dict(
                    loss_triplet=dict(type='TripletLoss', margin=0.3, hard_mining=True, loss_weight=1.0),
                    triplet_feat='before_bn'),
         loss_inter=dict(type='CrossEntropyLabelSmooth', epsilon=0.1, loss_weight=0.5),  # lambda_1
-        loss_intra=dict(type='TokenDiversityLoss', loss_weight=5.0),  # lambda_2
+        # lambda_2; clamp_at_zero=True: max(cos, 0), the [0, 1] range the paper's text states
+        loss_intra=dict(type='TokenDiversityLoss', loss_weight=5.0, clamp_at_zero=False),
         test_feat='before_bn', normalize_test=True),
     test_cfg=dict(flip=False))
 

@@ -49,6 +49,10 @@ def test_token_diversity_matches_eq10():
     tokens = torch.randn(4, 3, D)
     tokens[:, 2] = -tokens[:, 0] + 0.1 * torch.randn(4, D)  # a negative cosine: the raw value is kept
     assert torch.allclose(TokenDiversityLoss(loss_weight=5.0)(tokens), 5 * direct_cosine_term(tokens), atol=1e-6)
+    # clamp_at_zero: max(cos, 0) per pair (the [0, 1] range of the paper's text)
+    clamped = torch.stack([(F.relu(F.cosine_similarity(f[0], f[1], dim=0))
+                            + F.relu(F.cosine_similarity(f[0], f[2], dim=0))) / 2 for f in tokens]).mean()
+    assert torch.allclose(TokenDiversityLoss(clamp_at_zero=True)(tokens), clamped, atol=1e-6)
     with pytest.raises(ValueError, match='N >= 2'):
         TokenDiversityLoss()(torch.randn(4, 1, D))
 
