@@ -91,8 +91,11 @@ def train_case(grad_checkpointing: bool, batch: int) -> dict:
     x = torch.rand(batch, 3, 256, 128, generator=torch.Generator().manual_seed(0)) * 255
     data = samples(batch)
 
+    after_forward = []
+
     def step():
         losses = model(x, data, mode='loss')
+        after_forward.append(HeapPeak.current_mib())  # + the activations kept for the backward pass
         sum(v for k, v in losses.items() if 'loss' in k).backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -111,7 +114,7 @@ def train_case(grad_checkpointing: bool, batch: int) -> dict:
     return dict(params=params, rss_start_mib=rss_start, rss_model_mib=rss_model, heap_model_mib=heap_model,
                 step_s=times[-1], first_step_s=times[0], rss_before_step_mib=rss_before,
                 rss_peak_mib=rss_peak, heap_before_step_mib=heap_before, heap_peak_mib=heap_peak,
-                other_cores=load.cores)
+                activations_mib=after_forward[-1] - heap_before, other_cores=load.cores)
 
 
 def infer_case(batch: int, repeats: int) -> dict:
@@ -172,23 +175,27 @@ def main(argv=None):
     print(f'\nparameters: {params / 1e6:.1f} M; static training memory (fp32 weights + grads + 2 Adam '
           f'moments, 16 B each): {static_mib / 1024:.2f} GiB\n')
     print('| gradient checkpointing | batch | step time (s) | peak RSS (GiB) | peak in-use heap (GiB) | '
-          'heap peak above the built model (GiB) | other processes (cores) |')
+          'activations after the forward (MiB) | other processes (cores) |')
     print('|---|---|---|---|---|---|---|')
     for (ckpt, batch), r in rows.items():
         print(f'| {"on" if ckpt == "ckpt" else "off"} | {batch} | {r["step_s"]:.1f} | '
               f'{r["rss_peak_mib"] / 1024:.2f} | {r["heap_peak_mib"] / 1024:.2f} | '
-              f'{(r["heap_peak_mib"] - r["heap_model_mib"]) / 1024:.2f} | {r["other_cores"]:.1f} |')
+              f'{r["activations_mib"]:.0f} | {r["other_cores"]:.1f} |')
     if len(args.batches) >= 2:
         b0, b1 = args.batches[0], args.batches[-1]
-        print('\nin-use heap peak, linear in the batch through the two measured batches (a calculation '
-              'beyond them):')
+        print('\nby calculation (activations linear in the batch through the two measured batches; peak between '
+              'weights + Adam + activations at the end of the forward and that + all gradients):')
         for ckpt in ('off', 'ckpt'):
-            p0, p1 = rows[(ckpt, b0)]['heap_peak_mib'], rows[(ckpt, b1)]['heap_peak_mib']
-            per_image = (p1 - p0) / (b1 - b0)
-            fixed = p0 - per_image * b0
-            print(f'- checkpointing {ckpt}: {per_image:.0f} MiB per image + {fixed / 1024:.2f} GiB; '
-                  f'batch 8 -> {(fixed + 8 * per_image) / 1024:.1f} GiB, '
-                  f'batch 64 -> {(fixed + 64 * per_image) / 1024:.1f} GiB')
+            a0, a1 = rows[(ckpt, b0)]['activations_mib'], rows[(ckpt, b1)]['activations_mib']
+            per_image = (a1 - a0) / (b1 - b0)
+            fixed = a0 - per_image * b0
+            base = 12 * params / 2 ** 20  # fp32 weights + 2 Adam moments
+            grads = 4 * params / 2 ** 20
+            for batch in (8, 64):
+                acts = fixed + batch * per_image
+                print(f'- checkpointing {"on" if ckpt == "ckpt" else "off"}, batch {batch}: activations {acts / 1024:.2f} GiB '
+                      f'({per_image:.1f} MiB per image), step peak {(base + acts) / 1024:.1f}-'
+                      f'{(base + acts + grads) / 1024:.1f} GiB')
         for batch in args.batches:
             ratio = rows[('ckpt', batch)]['step_s'] / rows[('off', batch)]['step_s']
             print(f'- step time with / without checkpointing at batch {batch}: {ratio:.2f}x')
