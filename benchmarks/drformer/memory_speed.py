@@ -193,7 +193,8 @@ def main(argv=None):
             grads = 4 * params / 2 ** 20
             for batch in (8, 64):
                 acts = fixed + batch * per_image
-                print(f'- checkpointing {"on" if ckpt == "ckpt" else "off"}, batch {batch}: activations {acts / 1024:.2f} GiB '
+                state = 'on' if ckpt == 'ckpt' else 'off'
+                print(f'- checkpointing {state}, batch {batch}: activations {acts / 1024:.2f} GiB '
                       f'({per_image:.1f} MiB per image), step peak {(base + acts) / 1024:.1f}-'
                       f'{(base + acts + grads) / 1024:.1f} GiB')
         for batch in args.batches:

@@ -1,6 +1,7 @@
-# Single-encoder baseline on Market-1501: the CLIP ViT-B/16 image encoder (Table 2 / 5 baseline: Market 86.4 / 93.3, MSMT17 66.1 / 84.4),
-# fine-tuned with ID + triplet on its [cls] token (768-d, before the projection), BNNeck, test feature before BN
-# (the cosine metric normalises it). Same data, recipe and schedule as drformer_market1501.py; no SIE,
+# Single-encoder baseline on Market-1501: the CLIP ViT-B/16 image encoder
+# (Table 2 / 5 baseline: Market 86.4 / 93.3, MSMT17 66.1 / 84.4),
+# fine-tuned with ID + triplet on its [cls] token (768-d, before the projection), BNNeck, test feature
+# before BN (the cosine metric normalises it). Same data, recipe and schedule as drformer_market1501.py; no SIE,
 # no learnable tokens. Other datasets: change the two dataset entries and model.head.num_classes.
 _base_ = [
     '../_base_/datasets/reid_datasets.py',
@@ -13,7 +14,8 @@ model = dict(
     _delete_=True,
     type='ReIDModel',
     data_preprocessor=dict(type='ReIDDataPreprocessor', mean=norm['mean'], std=norm['std'], bgr_to_rgb=True),
-    backbone=dict(type='CLIPViTReID', arch='ViT-B-16', img_size=(256, 128), patch_size=16, stride_size=16, use_proj=False,
+    backbone=dict(type='CLIPViTReID', arch='ViT-B-16', img_size=(256, 128), patch_size=16, stride_size=16,
+                  use_proj=False,
                   drop_path_rate=0.0, grad_checkpointing=False, pretrained=_base_.clip_pretrained),
     neck=dict(type='TokenSelect', index=0),
     head=dict(type='BNNeckHead', in_channels=768, num_classes=_base_.num_pids['market1501'],

@@ -1,4 +1,5 @@
-# Single-encoder baseline on Market-1501: the DINOv2 ViT-B/14 (Table 5's 'DINO fine-tuning' row is a literature DINO result, not this model),
+# Single-encoder baseline on Market-1501: the DINOv2 ViT-B/14
+# (Table 5's 'DINO fine-tuning' row is a literature DINO result, not this model),
 # fine-tuned with ID + triplet on its [cls] token (768-d), BNNeck, test feature before BN
 # (the cosine metric normalises it). Same data, recipe and schedule as drformer_market1501.py; no SIE,
 # no learnable tokens. Other datasets: change the two dataset entries and model.head.num_classes.
@@ -13,7 +14,8 @@ model = dict(
     _delete_=True,
     type='ReIDModel',
     data_preprocessor=dict(type='ReIDDataPreprocessor', mean=norm['mean'], std=norm['std'], bgr_to_rgb=True),
-    backbone=dict(type='DINOv2ReID', arch='vit_base_patch14_dinov2', img_size=(252, 126), patch_size=14, stride_size=14,
+    backbone=dict(type='DINOv2ReID', arch='vit_base_patch14_dinov2', img_size=(252, 126), patch_size=14,
+                  stride_size=14,
                   drop_path_rate=0.0, grad_checkpointing=False, pretrained=_base_.dino_pretrained),
     neck=dict(type='TokenSelect', index=0),
     head=dict(type='BNNeckHead', in_channels=768, num_classes=_base_.num_pids['market1501'],

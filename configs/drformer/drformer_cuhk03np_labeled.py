@@ -12,5 +12,6 @@ model = dict(
 train_dataloader = dict(
     dataset=dict(_base_.cuhk03np_train, subset='labeled', pipeline=_base_.drformer_train_pipeline, _delete_=True))
 test_dataloader = [
-    dict(_base_.test_loader, dataset=dict(_base_.cuhk03np_test, subset='labeled', pipeline=_base_.drformer_test_pipeline)),
+    dict(_base_.test_loader,
+         dataset=dict(_base_.cuhk03np_test, subset='labeled', pipeline=_base_.drformer_test_pipeline)),
 ]
