@@ -96,12 +96,13 @@ def test_synthreid_configs_build_small_models_that_run(name):
     n_params = sum(p.numel() for p in model.parameters())
     assert n_params < 6e6  # CPU-sized
     samples = [ReIDDataSample(metainfo=dict(pid=i // 2, camid=i % 4)) for i in range(4)]
-    inputs = [torch.randint(0, 256, (3, 128, 64), dtype=torch.uint8) for _ in range(4)]
+    size = tuple(t['size'] for t in cfg.test_dataloader[0].dataset.pipeline if t['type'] == 'ReIDResize')[0]
+    inputs = [torch.randint(0, 256, (3, *size), dtype=torch.uint8) for _ in range(4)]
     data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
     losses = model(**data, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())
     model.eval()
-    dim = dict(fusionreid_synthreid=256 + 5 * 128, r18_baseline_synthreid=256,
-               vit_baseline_synthreid=128)[name[:-3]]
+    dim = dict(fusionreid_synthreid=128 + 5 * 64, r18_baseline_synthreid=128,
+               vit_baseline_synthreid=64)[name[:-3]]
     assert model(**model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False),
                  mode='tensor').shape == (4, dim)
