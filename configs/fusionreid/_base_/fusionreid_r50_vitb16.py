@@ -12,7 +12,7 @@ custom_imports = dict(imports=['plugins.fusionreid'], allow_failed_imports=False
 # jx_vit_base_p16_224-80ecf9dd.pth); on the 0-255 scale. The released code uses 0.5 / 0.5 for both.
 imagenet_mean, imagenet_std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 half_mean, half_std = (127.5, 127.5, 127.5), (127.5, 127.5, 127.5)
-feature = dict(type='GeM', p=3.0, learnable=True)
+gem = dict(type='GeM', p=3.0, learnable=True)
 
 model = dict(
     type='FusionReIDModel',
@@ -31,8 +31,8 @@ model = dict(
         vit_channels=768, vit_grid=(21, 10),   # ViT-B/16, stride 12, at 256x128
         dim=768,
         lru_mode='resize',                     # 'no_resize': the released code's kernel-1 LRU
-        cnn_pool=feature,                      # f_c^hat
-        dmf_pool=feature,                      # the LRU global tokens; Table V: dict(type='GlobalAvgPool')
+        cnn_pool=gem,                          # f_c^hat
+        dmf_pool=gem,                          # the LRU global tokens; Table V: dict(type='GlobalAvgPool')
         htm=dict(num_layers=2, num_heads=12, mlp_ratio=4.0, qkv_bias=False, norm_eps=1e-5,
                  order='seu_mfu', share_seu=True, share_mfu=False, released_layer_norms=False,
                  drop_path=0.0)),

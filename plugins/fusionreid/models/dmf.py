@@ -19,7 +19,7 @@ from torch import nn
 
 from reidengine.registry import MODELS
 from .htm import HeterogenousTransmissionModule
-from .lru import LocalRefinementUnit, _grid
+from .lru import LocalRefinementUnit, grid_pair
 
 LRU_MODES = ('resize', 'no_resize')
 FEATURES = ('cnn', 'vit', 'lru_cnn', 'lru_vit', 'htm_cnn', 'htm_vit')
@@ -61,7 +61,8 @@ class DualAttentionMutualFusion(nn.Module):
             raise ValueError(f'DualAttentionMutualFusion: lru_mode must be one of {LRU_MODES}, '
                              f'got {lru_mode!r}')
         self.cnn_channels, self.vit_channels, self.dim = cnn_channels, vit_channels, dim
-        self.cnn_grid, self.vit_grid = _grid(cnn_grid, 'cnn_grid'), _grid(vit_grid, 'vit_grid')
+        self.cnn_grid = grid_pair(cnn_grid, 'DualAttentionMutualFusion: cnn_grid')
+        self.vit_grid = grid_pair(vit_grid, 'DualAttentionMutualFusion: vit_grid')
         self.lru_mode = lru_mode
         self.cnn_key, self.vit_key = cnn_key, vit_key
         self.vit_prefix_tokens = vit_prefix_tokens

@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 
-def _grid(value, name: str) -> Tuple[int, int]:
+def grid_pair(value, name: str) -> Tuple[int, int]:
+    """(rows, cols) from an int or a pair of positive ints; ``name`` goes into the error."""
     grid = tuple(value) if not isinstance(value, int) else (value, value)
     if len(grid) != 2 or not all(isinstance(v, int) and v > 0 for v in grid):
-        raise ValueError(f'LocalRefinementUnit: {name} must be (rows, cols) of positive ints, '
-                         f'got {value!r}')
+        raise ValueError(f'{name} must be (rows, cols) of positive ints, got {value!r}')
     return grid
 
 
@@ -37,7 +37,8 @@ class LocalRefinementUnit(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, in_grid: Sequence[int],
                  out_grid: Sequence[int]):
         super().__init__()
-        self.in_grid, self.out_grid = _grid(in_grid, 'in_grid'), _grid(out_grid, 'out_grid')
+        self.in_grid, self.out_grid = (grid_pair(in_grid, 'LocalRefinementUnit: in_grid'),
+                                      grid_pair(out_grid, 'LocalRefinementUnit: out_grid'))
         kernel = tuple(i - o + 1 for i, o in zip(self.in_grid, self.out_grid))
         if min(kernel) < 1:
             raise ValueError(f'LocalRefinementUnit: out_grid {self.out_grid} is larger than in_grid '
