@@ -234,3 +234,14 @@ def test_full_model_parameters_against_table_v(name, released):
         assert round(total / 1e6, 2) == 154.03 and abs(total / 1e6 - 153.8) < 0.3
         assert htm == 2 * (7_085_568 + 2 * 7_082_496)
         assert count(model.backbones['cnn']) == 23_508_032  # ResNet-50 without fc
+
+
+def test_any_timm_cnn_as_the_cnn_branch():
+    """Table VI swaps the backbones: here a timm MobileNetV3 (288 channels, last stride 1) with the ViT."""
+    cfg = tiny_cfg()
+    cfg['backbones']['cnn']['backbone'] = dict(type='TimmCNN', arch='mobilenetv3_small_050', last_stride=1)
+    cfg['neck']['cnn_channels'] = 288
+    cfg['head']['features']['cnn'] = dict(in_channels=288)
+    model = build(cfg).eval()
+    inputs, samples = batch(2)
+    assert model(inputs, samples, mode='tensor').shape == (2, 288 + 5 * DIM)
