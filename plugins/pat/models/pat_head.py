@@ -94,7 +94,8 @@ class PATHead(BNNeckHead):
         cls, parts = tokens[:, 0], tokens[:, 1:1 + self.num_parts]
 
         self.memory_bank.update(parts.detach(), indices, labels)  # eq. 5, before the loss
-        loss_csl, neighbours = self.csl_loss(parts, self.memory_bank.features, indices)
+        loss_csl, neighbours = self.csl_loss(parts, self.memory_bank.features, indices,
+                                             valid=self.memory_bank.filled)
 
         logits = self.logits(cls)
         if isinstance(self.loss_cls, PartGuidedSelfDistillation):
