@@ -245,3 +245,31 @@ def test_any_timm_cnn_as_the_cnn_branch():
     model = build(cfg).eval()
     inputs, samples = batch(2)
     assert model(inputs, samples, mode='tensor').shape == (2, 288 + 5 * DIM)
+
+
+def test_onnx_export_with_a_dynamic_batch(tmp_path):
+    """``forward(mode='tensor')`` exports with a dynamic batch (camera embedding off: camera ids would
+    be a second input) and ONNX Runtime gives the same features at other batch sizes."""
+    ort = pytest.importorskip('onnxruntime')
+    cfg = tiny_cfg()
+    cfg['backbones']['vit']['backbone']['sie_num_cams'] = 0
+    model = build(cfg).eval()
+
+    class Features(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, images):
+            return self.net(images, None, mode='tensor')
+
+    path = str(tmp_path / 'fusionreid.onnx')
+    torch.onnx.export(Features(model).eval(), (torch.rand(2, 3, *IMG) * 255,), path, input_names=['images'],
+                      output_names=['features'], opset_version=17, dynamo=False,
+                      dynamic_axes={'images': {0: 'batch'}, 'features': {0: 'batch'}})
+    session = ort.InferenceSession(path)
+    for n in (1, 3):
+        images = torch.rand(n, 3, *IMG) * 255
+        out = session.run(None, {'images': images.numpy()})[0]
+        torch.testing.assert_close(torch.from_numpy(out), model(images, None, mode='tensor'),
+                                   rtol=1e-4, atol=1e-5)
