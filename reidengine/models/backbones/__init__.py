@@ -11,7 +11,7 @@ The backbone contract (what models and plugins may rely on; ``check_backbone`` c
   row-major]``; attributes ``grid_size`` (rows, cols), ``num_prefix_tokens`` (1 + E),
   ``num_extra_tokens``, ``embed_dim``, ``img_size``; ``attn_layer`` and ``grad_checkpointing``
   are its extension points.
-- CNNs (``ResNetReID``): NCHW maps of the stages in ``out_indices`` (one tensor or a tuple);
+- CNNs (``ResNetReID``, ``TimmCNN``: any timm CNN, its last map): NCHW maps of the stages in ``out_indices`` (one tensor or a tuple);
   ``out_channels`` lists their channels; ``forward_stages(x, first, last)`` and ``stage(i)``
   (0 = stem, 1..4 = layer1..4) serve multi-branch models.
 """
@@ -19,4 +19,5 @@ from .clip_vit import *  # noqa: F401,F403
 from .contract import check_backbone
 from .dinov2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
+from .timm_cnn import *  # noqa: F401,F403
 from .vit import *  # noqa: F401,F403

@@ -114,12 +114,15 @@ class BNNeckHead(nn.Module):
         if self.loss_cls is not None:
             check_labels(labels, self.num_classes, type(self).__name__)
             logits = self.classifier(bn_feats, labels)
-            losses['loss_cls'] = self.loss_weight * self.loss_cls(logits, labels)
+            with torch.autocast(feats.device.type, enabled=False):  # losses in fp32 (mixed precision)
+                losses['loss_cls'] = self.loss_weight * self.loss_cls(logits.float(), labels)
             with torch.no_grad():
                 # Margin-free logits: a margin classifier's training logits understate accuracy.
                 pred = self.classifier(bn_feats.detach()).argmax(dim=1)
                 losses['acc'] = (pred == labels).float().mean()
         if self.loss_triplet is not None:
             metric_feats = feats if self.triplet_feat == 'before_bn' else bn_feats
-            losses['loss_triplet'] = self.loss_weight * self.loss_triplet(metric_feats, labels)
+            with torch.autocast(feats.device.type, enabled=False):  # distances in fp32
+                losses['loss_triplet'] = self.loss_weight * self.loss_triplet(metric_feats.float(),
+                                                                              labels)
         return losses

@@ -86,6 +86,8 @@ class MultiBackboneReIDModel(ReIDModel):
     def _check_preprocessor(self) -> None:
         pre = self.data_preprocessor
         mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
+        if getattr(mean, 'is_meta', False):  # built on the meta device (parameter counts): no values
+            return
         if getattr(pre, '_enable_normalize', False) and (
                 mean is not None and bool((mean != 0).any()) or std is not None and bool((std != 1).any())):
             raise ValueError('MultiBackboneReIDModel: the data preprocessor must not normalise '

@@ -75,3 +75,44 @@ def test_bad_shapes_are_named():
         block(torch.randn(2, 3, 8), torch.randn(3, 5, 8))
     with pytest.raises(ValueError, match='divisible'):
         CrossAttentionBlock(8, num_heads=3)
+
+
+def _nontrivial(block):
+    for ln in (block.norm_q, block.norm_c, block.norm1, block.norm2):
+        if isinstance(ln, torch.nn.LayerNorm):
+            torch.nn.init.normal_(ln.weight, 1.0, 0.3)
+            torch.nn.init.normal_(ln.bias, 0.0, 0.3)
+
+
+def test_no_norm_without_query_residual(tokens):
+    """norm='none', query_residual=False: M = Attn(q, c), y = M + FFN(M) (FusionReID eq. 8-9)."""
+    query, context = tokens
+    block = CrossAttentionBlock(8, num_heads=2, norm='none', query_residual=False).eval()
+    assert not any(isinstance(m, torch.nn.LayerNorm) for m in block.modules())
+    m = _attention(block, query, context)
+    torch.testing.assert_close(block(query, context), m + block.ffn(m), rtol=1e-5, atol=1e-5)
+    with_residual = CrossAttentionBlock(8, num_heads=2, norm='none').eval()
+    with_residual.load_state_dict(block.state_dict())
+    x = query + m
+    torch.testing.assert_close(with_residual(query, context), x + block.ffn(x), rtol=1e-5, atol=1e-5)
+
+
+def test_key_only_context_norm(tokens):
+    """norm_context='keys': keys from LN_c(c), values from c itself."""
+    query, context = tokens
+    block = CrossAttentionBlock(8, num_heads=2, norm_context='keys').eval()
+    _nontrivial(block)
+    heads, d = block.num_heads, block.head_dim
+    q = block.norm_q(query) @ block.q.weight.t() + block.q.bias
+    k = block.norm_c(context) @ block.kv.weight[:8].t() + block.kv.bias[:8]
+    v = context @ block.kv.weight[8:].t() + block.kv.bias[8:]
+    outs = []
+    for h in range(heads):
+        sl = slice(h * d, (h + 1) * d)
+        outs.append(torch.softmax(q[..., sl] @ k[..., sl].transpose(-1, -2) / d ** 0.5, -1) @ v[..., sl])
+    x = query + torch.cat(outs, -1) @ block.proj.weight.t() + block.proj.bias
+    torch.testing.assert_close(block(query, context), x + block.ffn(block.norm2(x)), rtol=1e-5, atol=1e-5)
+    out, weights = block(query, context, return_attention=True)
+    torch.testing.assert_close(out, block(query, context), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match='norm_context'):
+        CrossAttentionBlock(8, num_heads=2, norm_context='values')

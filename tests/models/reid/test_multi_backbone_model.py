@@ -68,6 +68,13 @@ def test_a_normalising_preprocessor_is_refused():
         _model(data_preprocessor=dict(type='ReIDDataPreprocessor'))
 
 
+def test_builds_on_the_meta_device_for_parameter_counts():
+    with torch.device('meta'):
+        model = _model()
+    assert all(p.is_meta for p in model.parameters())
+    assert sum(p.numel() for p in model.backbones.parameters()) == 2
+
+
 def test_backbone_kwargs_is_the_override_point():
     register_all_modules()
 
