@@ -1,0 +1,170 @@
+"""Multi-head Auto-Alignment (MAA) of AAformer (Zhu et al., IEEE TNNLS 2023, Sec. III-B, eq. 1-5).
+
+Tokens: ``[cls, part_1 .. part_P, patches (row-major grid)]``. In every head:
+
+- cls and patches: ordinary self-attention (eq. 1) over ``[cls, patches]``; they do not see the parts,
+  so this path is exactly the plain ViT's.
+- part p: eq. 2, ``softmax(q_p K_{Phi_p}^T / sqrt(d)) V_{Phi_p}``, where Phi_p is the set of patches
+  assigned to p (optionally p itself too, ``part_sees_itself``). A part with no patch (possible with the
+  nearest-neighbour switch) gets a zero attention output, so the residual passes its token on unchanged.
+- Phi: per image, head and group, the rounded optimal-transport plan between the part queries and the
+  patch keys (eq. 3-5, :mod:`.assignment`), without gradient, in float32 even under autocast; or the
+  nearest-neighbour / fixed-stripe assignment of Tables IV-V.
+
+The layer subclasses timm's ``Attention`` and keeps its parameters (``qkv``, ``proj``, ...), so the
+backbone's checkpoint keys are unchanged. The last forward's assignment and part attention weights are
+kept (detached) in ``last_assignment`` (B, H, P, N) bool and ``last_part_attention`` (B, H, P, N).
+"""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from timm.layers import Attention
+from torch import nn
+
+from reidengine.registry import MODELS
+from .assignment import (check_granularities, group_index, round_assignment, sinkhorn_log,
+                         stripe_assignment)
+
+ASSIGNMENTS = ('optimal_transport', 'nearest_neighbour', 'stripes')
+SCORES = ('cosine', 'dot')
+
+
+@MODELS.register_module()
+class AutoAlignmentAttention(Attention):
+    """timm ``Attention`` whose part tokens attend only to the patches assigned to them.
+
+    Args:
+        dim, num_heads, qkv_bias, qk_norm, proj_bias, attn_drop, proj_drop, norm_layer: timm's.
+        layer_index: index of the block (given by the backbone; kept for the assignment records).
+        granularities: part groups, e.g. ``[2, 3]`` = 5 parts; each group partitions the patches.
+        num_cls_tokens: tokens before the parts (1: [cls]).
+        assignment: ``'optimal_transport'`` (AAformer), ``'nearest_neighbour'`` (Table V) or
+            ``'stripes'`` (Table IV, fixed horizontal bands; needs ``grid_size``).
+        score: similarity the assignment is computed on: ``'cosine'`` (L2-normalised queries and keys,
+            the scale eps = 0.05 is meant for, as in SwAV) or ``'dot'`` (raw q . k of eq. 3).
+        sinkhorn_eps: eps of eq. 3. sinkhorn_iterations: Sinkhorn-Knopp iterations.
+        part_sees_itself: part p also attends to its own key / value (eq. 2 has only Phi_p).
+        grid_size: (rows, cols) of the patch grid; required for ``'stripes'``.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int = 8,
+                 qkv_bias: bool = False,
+                 qk_norm: bool = False,
+                 proj_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
+                 norm_layer: Optional[type] = None,
+                 layer_index: int = 0,
+                 granularities: Sequence[int] = (2, 3),
+                 num_cls_tokens: int = 1,
+                 assignment: str = 'optimal_transport',
+                 score: str = 'cosine',
+                 sinkhorn_eps: float = 0.05,
+                 sinkhorn_iterations: int = 3,
+                 part_sees_itself: bool = False,
+                 grid_size: Optional[Tuple[int, int]] = None,
+                 **kwargs):
+        super().__init__(dim, num_heads=num_heads, qkv_bias=qkv_bias, qk_norm=qk_norm,
+                         proj_bias=proj_bias, attn_drop=attn_drop, proj_drop=proj_drop,
+                         norm_layer=norm_layer, **kwargs)
+        name = type(self).__name__
+        if assignment not in ASSIGNMENTS:
+            raise ValueError(f'{name}: assignment must be one of {ASSIGNMENTS}, got {assignment!r}')
+        if score not in SCORES:
+            raise ValueError(f'{name}: score must be one of {SCORES}, got {score!r}')
+        if sinkhorn_eps <= 0 or sinkhorn_iterations < 0:
+            raise ValueError(f'{name}: sinkhorn_eps must be > 0 and sinkhorn_iterations >= 0, got '
+                             f'{sinkhorn_eps} and {sinkhorn_iterations}')
+        if num_cls_tokens < 0:
+            raise ValueError(f'{name}: num_cls_tokens must be >= 0, got {num_cls_tokens}')
+        self.layer_index = layer_index
+        self.granularities = check_granularities(granularities, f'{name}: granularities')
+        self.num_parts = sum(self.granularities)
+        self.num_cls_tokens = num_cls_tokens
+        self.assignment = assignment
+        self.score = score
+        self.sinkhorn_eps = float(sinkhorn_eps)
+        self.sinkhorn_iterations = int(sinkhorn_iterations)
+        self.part_sees_itself = part_sees_itself
+        self.register_buffer('groups', group_index(self.granularities), persistent=False)
+        if assignment == 'stripes':
+            if grid_size is None:
+                raise ValueError(f'{name}: assignment="stripes" needs grid_size=(rows, cols)')
+            self.register_buffer('stripes', stripe_assignment(self.granularities, tuple(grid_size)),
+                                 persistent=False)
+        self.last_assignment: Optional[torch.Tensor] = None
+        self.last_part_attention: Optional[torch.Tensor] = None
+
+    # ------------------------------------------------------------------ assignment (eq. 3-5)
+    @torch.no_grad()
+    def assign(self, part_q: torch.Tensor, patch_k: torch.Tensor) -> torch.Tensor:
+        """(B, H, P, d), (B, H, N, d) -> (B, H, P, N) bool: Phi_p per image and head (no gradient)."""
+        batch, heads, num_parts, _ = part_q.shape
+        num_patches = patch_k.shape[2]
+        if self.assignment == 'stripes':
+            if self.stripes.shape[1] != num_patches:
+                raise ValueError(f'{type(self).__name__}: stripes built for {self.stripes.shape[1]} '
+                                 f'patches (grid_size), got {num_patches}')
+            return self.stripes.expand(batch, heads, num_parts, num_patches)
+        with torch.autocast(device_type=part_q.device.type, enabled=False):
+            q, k = part_q.float(), patch_k.float()
+            if self.score == 'cosine':
+                q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+            scores = q @ k.transpose(-2, -1)
+            if self.assignment == 'optimal_transport':
+                scores = sinkhorn_log(scores, self.groups, self.sinkhorn_eps, self.sinkhorn_iterations)
+            return round_assignment(scores, self.groups)
+
+    # ------------------------------------------------------------------ attention (eq. 1-2)
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Per-head attention outputs (B, H, T, d) from queries, keys and values (B, H, T, d)."""
+        c, p = self.num_cls_tokens, self.num_parts
+        if q.shape[2] <= c + p:
+            raise ValueError(f'{type(self).__name__}: {q.shape[2]} tokens, expected {c} cls + {p} part '
+                             'tokens + patches (backbone num_extra_tokens must equal sum(granularities))')
+        dropout = self.attn_drop.p if self.training else 0.
+        # cls and patches: ordinary self-attention without the part tokens (eq. 1)
+        main_q, main_k, main_v = (torch.cat([t[:, :, :c], t[:, :, c + p:]], dim=2) for t in (q, k, v))
+        main = F.scaled_dot_product_attention(main_q, main_k, main_v, dropout_p=dropout)
+        # parts: attention restricted to the assigned patches (eq. 2)
+        part_q, part_k, part_v = q[:, :, c:c + p], k[:, :, c:c + p], v[:, :, c:c + p]
+        patch_k, patch_v = k[:, :, c + p:], v[:, :, c + p:]
+        allowed = self.assign(part_q, patch_k)
+        self.last_assignment = allowed.detach()
+        logits = (part_q * self.scale) @ patch_k.transpose(-2, -1)
+        if self.part_sees_itself:
+            logits = torch.cat([logits, (part_q * self.scale * part_k).sum(-1, keepdim=True)], dim=-1)
+            allowed = torch.cat([allowed, allowed.new_ones(allowed.shape[:-1] + (1,))], dim=-1)
+        weights = logits.masked_fill(~allowed, torch.finfo(logits.dtype).min).softmax(dim=-1)
+        weights = weights * allowed  # exact zeros off Phi_p; a part with no patch gets all zeros
+        weights = self.attn_drop(weights).to(patch_v.dtype)
+        if self.part_sees_itself:  # the last column is the part's own key
+            weights, self_weight = weights[..., :-1], weights[..., -1:]
+            parts = weights @ patch_v + self_weight * part_v
+        else:
+            parts = weights @ patch_v
+        self.last_part_attention = weights.detach()
+        return torch.cat([main[:, :, :c], parts, main[:, :, c:]], dim=2)
+
+    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
+        if attn_mask is not None:
+            raise ValueError(f'{type(self).__name__} builds its own part masks; the backbone must not '
+                             'be given attn_mask')
+        batch, num_tokens, _ = x.shape
+        gate = self.gate(x).sigmoid() if getattr(self, 'gate', None) is not None else None
+        qkv = self.qkv(x).reshape(batch, num_tokens, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        q, k = self.q_norm(q), self.k_norm(k)
+        x = self.attend(q, k, v).transpose(1, 2).reshape(batch, num_tokens, self.attn_dim)
+        x = self.norm(x)
+        if gate is not None:
+            x = x * gate
+        return self.proj_drop(self.proj(x))
+
+    def extra_repr(self) -> str:
+        return (f'granularities={list(self.granularities)}, assignment={self.assignment!r}, '
+                f'score={self.score!r}, eps={self.sinkhorn_eps}, iterations={self.sinkhorn_iterations}, '
+                f'part_sees_itself={self.part_sees_itself}')
