@@ -119,50 +119,73 @@ class AutoAlignmentAttention(Attention):
             return round_assignment(scores, self.groups)
 
     # ------------------------------------------------------------------ attention (eq. 1-2)
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Per-head attention outputs (B, H, T, d) from queries, keys and values (B, H, T, d)."""
-        c, p = self.num_cls_tokens, self.num_parts
-        if q.shape[2] <= c + p:
-            raise ValueError(f'{type(self).__name__}: {q.shape[2]} tokens, expected {c} cls + {p} part '
-                             'tokens + patches (backbone num_extra_tokens must equal sum(granularities))')
-        dropout = self.attn_drop.p if self.training else 0.
-        # cls and patches: ordinary self-attention without the part tokens (eq. 1)
-        main_q, main_k, main_v = (torch.cat([t[:, :, :c], t[:, :, c + p:]], dim=2) for t in (q, k, v))
-        main = F.scaled_dot_product_attention(main_q, main_k, main_v, dropout_p=dropout)
-        # parts: attention restricted to the assigned patches (eq. 2)
-        part_q, part_k, part_v = q[:, :, c:c + p], k[:, :, c:c + p], v[:, :, c:c + p]
-        patch_k, patch_v = k[:, :, c + p:], v[:, :, c + p:]
+    def _qkv(self, x: torch.Tensor):
+        """(B, L, C) -> q, k, v (B, H, L, d), as timm's ``Attention``."""
+        batch, length, _ = x.shape
+        qkv = self.qkv(x).reshape(batch, length, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        return self.q_norm(q), self.k_norm(k), v
+
+    def attend_main(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Eq. 1 for cls + patches among themselves: (B, H, c + N, d) each -> (B, H, c + N, d)."""
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop.p if self.training else 0.)
+
+    def attend_parts(self, part_q: torch.Tensor, part_k: torch.Tensor, part_v: torch.Tensor,
+                     patch_k: torch.Tensor, patch_v: torch.Tensor) -> torch.Tensor:
+        """Eq. 2 for the parts: (B, H, P, d) part q / k / v and (B, H, N, d) patch k / v -> (B, H, P, d).
+
+        Records the assignment and the part attention weights of this call.
+        """
         allowed = self.assign(part_q, patch_k)
         self.last_assignment = allowed.detach()
         logits = (part_q * self.scale) @ patch_k.transpose(-2, -1)
-        if self.part_sees_itself:
+        if self.part_sees_itself:  # one more column: the part's own key
             logits = torch.cat([logits, (part_q * self.scale * part_k).sum(-1, keepdim=True)], dim=-1)
             allowed = torch.cat([allowed, allowed.new_ones(allowed.shape[:-1] + (1,))], dim=-1)
         weights = logits.masked_fill(~allowed, torch.finfo(logits.dtype).min).softmax(dim=-1)
         weights = weights * allowed  # exact zeros off Phi_p; a part with no patch gets all zeros
+        self.last_part_attention = weights[..., :patch_k.shape[2]].detach()
         weights = self.attn_drop(weights).to(patch_v.dtype)
-        if self.part_sees_itself:  # the last column is the part's own key
-            weights, self_weight = weights[..., :-1], weights[..., -1:]
-            parts = weights @ patch_v + self_weight * part_v
-        else:
-            parts = weights @ patch_v
-        self.last_part_attention = weights.detach()
+        if self.part_sees_itself:
+            return weights[..., :-1] @ patch_v + weights[..., -1:] * part_v
+        return weights @ patch_v
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Per-head outputs (B, H, T, d) of all tokens from their q, k, v (B, H, T, d) (for analysis;
+        ``forward`` computes the same from the two token sets without concatenating q, k, v)."""
+        c, p = self.num_cls_tokens, self.num_parts
+        main = self.attend_main(*(torch.cat([t[:, :, :c], t[:, :, c + p:]], dim=2) for t in (q, k, v)))
+        parts = self.attend_parts(q[:, :, c:c + p], k[:, :, c:c + p], v[:, :, c:c + p],
+                                  k[:, :, c + p:], v[:, :, c + p:])
         return torch.cat([main[:, :, :c], parts, main[:, :, c:]], dim=2)
+
+    def _project(self, heads: torch.Tensor, gate: Optional[torch.Tensor]) -> torch.Tensor:
+        """(B, H, L, d) -> (B, L, C): timm's head merge, norm, gate, projection and dropout."""
+        x = self.norm(heads.transpose(1, 2).flatten(2))
+        if gate is not None:
+            x = x * gate
+        return self.proj_drop(self.proj(x))
 
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
         if attn_mask is not None:
             raise ValueError(f'{type(self).__name__} builds its own part masks; the backbone must not '
                              'be given attn_mask')
-        batch, num_tokens, _ = x.shape
-        gate = self.gate(x).sigmoid() if getattr(self, 'gate', None) is not None else None
-        qkv = self.qkv(x).reshape(batch, num_tokens, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
-        q, k = self.q_norm(q), self.k_norm(k)
-        x = self.attend(q, k, v).transpose(1, 2).reshape(batch, num_tokens, self.attn_dim)
-        x = self.norm(x)
-        if gate is not None:
-            x = x * gate
-        return self.proj_drop(self.proj(x))
+        c, p = self.num_cls_tokens, self.num_parts
+        if x.shape[1] <= c + p:
+            raise ValueError(f'{type(self).__name__}: {x.shape[1]} tokens, expected {c} cls + {p} part '
+                             'tokens + patches (backbone num_extra_tokens must equal sum(granularities))')
+        main_x, part_x = torch.cat([x[:, :c], x[:, c + p:]], dim=1), x[:, c:c + p]
+        gate = getattr(self, 'gate', None)
+        main_gate, part_gate = (None, None) if gate is None else (gate(main_x).sigmoid(), gate(part_x).sigmoid())
+        # cls and patches: exactly timm's attention on the sequence without the parts (eq. 1)
+        q, k, v = self._qkv(main_x)
+        main = self._project(self.attend_main(q, k, v), main_gate)
+        # parts: attention restricted to their assigned patches (eq. 2-5)
+        part_q, part_k, part_v = self._qkv(part_x)
+        # patch keys / values as contiguous (B, H, N, d): the part matmuls would otherwise copy them each
+        patch_k, patch_v = k[:, :, c:].contiguous(), v[:, :, c:].contiguous()
+        parts = self._project(self.attend_parts(part_q, part_k, part_v, patch_k, patch_v), part_gate)
+        return torch.cat([main[:, :c], parts, main[:, c:]], dim=1)
 
     def extra_repr(self) -> str:
         return (f'granularities={list(self.granularities)}, assignment={self.assignment!r}, '
