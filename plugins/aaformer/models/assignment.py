@@ -39,31 +39,37 @@ def check_granularities(granularities: Sequence[int], owner: str = 'granularitie
     return values
 
 
-def group_index(granularities: Sequence[int]) -> torch.Tensor:
-    """(P,) long: the group of each part; ``[2, 3] -> [0, 0, 1, 1, 1]``."""
+def group_membership(granularities: Sequence[int]) -> torch.Tensor:
+    """(G, P) bool: part p belongs to group g; ``[2, 3]`` -> parts 0-1 in group 0, parts 2-4 in group 1."""
     sizes = check_granularities(granularities)
-    return torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    groups = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    return torch.arange(len(sizes))[:, None] == groups[None, :]
 
 
-def _membership(groups: torch.Tensor, device) -> torch.Tensor:
-    """(G, P, 1) bool: part p belongs to group g."""
-    num_groups = int(groups.max()) + 1
-    return (torch.arange(num_groups, device=device)[:, None] == groups.to(device)[None, :])[..., None]
+def _group_of_part(member: torch.Tensor) -> torch.Tensor:
+    """(G, P) bool -> (P,) long group of each part (a tensor op: no host synchronisation)."""
+    return member.to(torch.uint8).argmax(dim=0)
 
 
-def _group_logsumexp(logits: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
-    """(..., P, N) -> (..., P, N): logsumexp over the parts of each part's group, per patch."""
-    member = _membership(groups, logits.device)
-    per_group = torch.where(member, logits.unsqueeze(-3), float('-inf')).logsumexp(dim=-2)  # (..., G, N)
-    return per_group.index_select(-2, groups.to(logits.device))
+def _group_logsumexp(logits: torch.Tensor, member: torch.Tensor) -> torch.Tensor:
+    """(..., P, N) -> (..., P, N): logsumexp over the parts of each part's group, per patch.
+
+    Shifted by each group's own maximum (no underflow of a whole group), summed per group by a (G, P)
+    0/1 matrix product.
+    """
+    groups = _group_of_part(member)
+    group_max = torch.where(member[..., None], logits.unsqueeze(-3), float('-inf')).amax(dim=-2)  # (..., G, N)
+    shifted = (logits - group_max.index_select(-2, groups)).exp()
+    sums = torch.matmul(member.to(logits.dtype), shifted)  # (..., G, N)
+    return (sums.log() + group_max).index_select(-2, groups)
 
 
-def sinkhorn_log(scores: torch.Tensor, groups: torch.Tensor, eps: float, iterations: int) -> torch.Tensor:
+def sinkhorn_log(scores: torch.Tensor, member: torch.Tensor, eps: float, iterations: int) -> torch.Tensor:
     """Log of the transport plan of eq. 5 after ``iterations`` Sinkhorn-Knopp iterations.
 
     Args:
         scores: (..., P, N) similarities of the P part queries with the N patch keys (float32 or 64).
-        groups: (P,) group of each part (:func:`group_index`); each group is its own problem.
+        member: (G, P) bool group membership (:func:`group_membership`); each group is its own problem.
         eps: entropy weight (0.05 in the paper).
         iterations: Sinkhorn iterations (3 in the paper); 0 returns ``scores / eps``.
 
@@ -75,25 +81,25 @@ def sinkhorn_log(scores: torch.Tensor, groups: torch.Tensor, eps: float, iterati
         raise ValueError(f'sinkhorn eps must be > 0, got {eps}')
     if iterations < 0:
         raise ValueError(f'sinkhorn iterations must be >= 0, got {iterations}')
-    groups = groups.to(scores.device)
-    log_part_share = torch.bincount(groups).to(scores.dtype).log().index_select(0, groups)[:, None]
+    member = member.to(scores.device)
+    # log P_g of each part's group, (P, 1)
+    log_part_share = (member.to(scores.dtype).sum(1) @ member.to(scores.dtype)).log()[:, None]
     log_patch_share = math.log(scores.shape[-1])
     logits = scores / eps
     for _ in range(iterations):
         logits = logits - logits.logsumexp(dim=-1, keepdim=True) - log_part_share  # rows: 1/P_g
-        logits = logits - _group_logsumexp(logits, groups) - log_patch_share  # columns: 1/N
+        logits = logits - _group_logsumexp(logits, member) - log_patch_share  # columns: 1/N
     return logits
 
 
-def round_assignment(logits: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+def round_assignment(logits: torch.Tensor, member: torch.Tensor) -> torch.Tensor:
     """(..., P, N) -> (..., P, N) bool hard assignment: each patch to the part of largest value in
-    each group (ties: the first part), so every group's parts partition the patches."""
-    groups = groups.to(logits.device)
-    member = _membership(groups, logits.device)
+    each group (one winner per group, so every group's parts partition the patches)."""
+    member = member.to(logits.device)
     # max(...).indices: argmax over a non-last dim is ~30x slower on CPU
-    winner = torch.where(member, logits.unsqueeze(-3), float('-inf')).max(dim=-2).indices  # (..., G, N)
-    parts = torch.arange(groups.numel(), device=logits.device)[:, None]
-    return winner.index_select(-2, groups) == parts
+    winner = torch.where(member[..., None], logits.unsqueeze(-3), float('-inf')).max(dim=-2).indices  # (..., G, N)
+    parts = torch.arange(member.shape[1], device=logits.device)[:, None]
+    return winner.index_select(-2, _group_of_part(member)) == parts
 
 
 def stripe_assignment(granularities: Sequence[int], grid_size: Tuple[int, int]) -> torch.Tensor:

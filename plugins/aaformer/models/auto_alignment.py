@@ -23,7 +23,7 @@ from timm.layers import Attention
 from torch import nn
 
 from reidengine.registry import MODELS
-from .assignment import (check_granularities, group_index, round_assignment, sinkhorn_log,
+from .assignment import (check_granularities, group_membership, round_assignment, sinkhorn_log,
                          stripe_assignment)
 
 ASSIGNMENTS = ('optimal_transport', 'nearest_neighbour', 'stripes')
@@ -89,7 +89,7 @@ class AutoAlignmentAttention(Attention):
         self.sinkhorn_eps = float(sinkhorn_eps)
         self.sinkhorn_iterations = int(sinkhorn_iterations)
         self.part_sees_itself = part_sees_itself
-        self.register_buffer('groups', group_index(self.granularities), persistent=False)
+        self.register_buffer('group_member', group_membership(self.granularities), persistent=False)
         if assignment == 'stripes':
             if grid_size is None:
                 raise ValueError(f'{name}: assignment="stripes" needs grid_size=(rows, cols)')
@@ -111,12 +111,13 @@ class AutoAlignmentAttention(Attention):
             return self.stripes.expand(batch, heads, num_parts, num_patches)
         with torch.autocast(device_type=part_q.device.type, enabled=False):
             q, k = part_q.float(), patch_k.float()
-            if self.score == 'cosine':
-                q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
             scores = q @ k.transpose(-2, -1)
+            if self.score == 'cosine':  # divide the (P, N) scores, cheaper than normalising the keys
+                scores = scores / (torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-6)[..., :, None] *
+                                   torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-6)[..., None, :])
             if self.assignment == 'optimal_transport':
-                scores = sinkhorn_log(scores, self.groups, self.sinkhorn_eps, self.sinkhorn_iterations)
-            return round_assignment(scores, self.groups)
+                scores = sinkhorn_log(scores, self.group_member, self.sinkhorn_eps, self.sinkhorn_iterations)
+            return round_assignment(scores, self.group_member)
 
     # ------------------------------------------------------------------ attention (eq. 1-2)
     def _qkv(self, x: torch.Tensor):

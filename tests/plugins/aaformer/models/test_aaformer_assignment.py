@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from plugins.aaformer.models.assignment import (group_index, round_assignment, sinkhorn_log,
+from plugins.aaformer.models.assignment import (group_membership, round_assignment, sinkhorn_log,
                                                 stripe_assignment)
 
 GRANULARITIES = [2, 3]
@@ -26,18 +26,18 @@ def sinkhorn_reference(scores, granularities, eps, iterations):
     return torch.cat(plans, dim=-2)
 
 
-def test_group_index():
-    assert group_index([2, 3]).tolist() == [0, 0, 1, 1, 1]
-    assert group_index([4]).tolist() == [0, 0, 0, 0]
+def test_group_membership():
+    assert group_membership([2, 3]).int().tolist() == [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1]]
+    assert group_membership([4]).int().tolist() == [[1, 1, 1, 1]]
     with pytest.raises(ValueError, match='granularities'):
-        group_index([2, 0])
+        group_membership([2, 0])
 
 
 @pytest.mark.parametrize('iterations', [1, 3, 5])
 def test_sinkhorn_matches_float64_reference_at_the_configured_iterations(iterations):
     torch.manual_seed(0)
     scores = torch.rand(2, 3, 5, 40) * 2 - 1  # cosine-like scores: exp(S / 0.05) fits float64
-    plan = sinkhorn_log(scores, group_index(GRANULARITIES), eps=0.05, iterations=iterations).exp()
+    plan = sinkhorn_log(scores, group_membership(GRANULARITIES), eps=0.05, iterations=iterations).exp()
     ref = sinkhorn_reference(scores, GRANULARITIES, 0.05, iterations)
     torch.testing.assert_close(plan.double(), ref, rtol=1e-4, atol=1e-9)
     # a different number of iterations gives a different plan
@@ -48,7 +48,7 @@ def test_sinkhorn_matches_float64_reference_at_the_configured_iterations(iterati
 def test_sinkhorn_marginals():
     torch.manual_seed(1)
     scores = torch.rand(4, 5, 64) * 2 - 1
-    groups = group_index(GRANULARITIES)
+    groups = group_membership(GRANULARITIES)
     for iterations in (1, 3):  # columns (normalised last) are exact after any number
         plan = sinkhorn_log(scores, groups, 0.05, iterations).exp()
         for sl in (slice(0, 2), slice(2, 5)):
@@ -61,7 +61,7 @@ def test_sinkhorn_marginals():
 def test_eps_and_iterations_take_effect():
     torch.manual_seed(2)
     scores = torch.rand(3, 5, 30) * 2 - 1
-    groups = group_index(GRANULARITIES)
+    groups = group_membership(GRANULARITIES)
     base = sinkhorn_log(scores, groups, 0.05, 3).exp()
     assert not torch.allclose(base, sinkhorn_log(scores, groups, 0.5, 3).exp(), atol=1e-4)
     assert not torch.allclose(base, sinkhorn_log(scores, groups, 0.05, 1).exp(), atol=1e-4)
@@ -74,7 +74,7 @@ def test_eps_and_iterations_take_effect():
 
 def test_rounding_is_a_partition_per_group_and_takes_the_largest_value():
     torch.manual_seed(3)
-    groups = group_index(GRANULARITIES)
+    groups = group_membership(GRANULARITIES)
     logits = sinkhorn_log(torch.randn(2, 4, 5, 50), groups, 0.05, 3)
     hard = round_assignment(logits, groups)
     assert hard.dtype == torch.bool
@@ -88,7 +88,7 @@ def test_rounding_is_a_partition_per_group_and_takes_the_largest_value():
 
 def test_optimal_transport_is_more_balanced_than_nearest_neighbour():
     torch.manual_seed(4)
-    groups = group_index(GRANULARITIES)
+    groups = group_membership(GRANULARITIES)
     scores = torch.rand(8, 5, 128) * 0.6 - 0.3
     scores[:, [0, 2]] += 0.3  # one part of each group is closer to every patch
     nn_sizes = round_assignment(scores, groups).sum(-1).float()
@@ -101,7 +101,7 @@ def test_optimal_transport_is_more_balanced_than_nearest_neighbour():
 
 
 def test_float32_stays_finite_for_large_scores():
-    groups = group_index(GRANULARITIES)
+    groups = group_membership(GRANULARITIES)
     torch.manual_seed(5)
     scores = torch.randn(2, 5, 64) * 1e4  # raw dot products: S / eps ~ 2e5, exp overflows at 89
     assert torch.isinf(torch.exp(scores / 0.05)).any()
@@ -125,7 +125,7 @@ def test_stripes():
 
 def test_sinkhorn_rejects_bad_arguments():
     with pytest.raises(ValueError, match='eps'):
-        sinkhorn_log(torch.zeros(5, 4), group_index(GRANULARITIES), 0.0, 3)
+        sinkhorn_log(torch.zeros(5, 4), group_membership(GRANULARITIES), 0.0, 3)
     with pytest.raises(ValueError, match='iterations'):
-        sinkhorn_log(torch.zeros(5, 4), group_index(GRANULARITIES), 0.05, -1)
-    assert math.isfinite(float(sinkhorn_log(torch.zeros(5, 4), group_index([5]), 0.05, 3).exp().sum()))
+        sinkhorn_log(torch.zeros(5, 4), group_membership(GRANULARITIES), 0.05, -1)
+    assert math.isfinite(float(sinkhorn_log(torch.zeros(5, 4), group_membership([5]), 0.05, 3).exp().sum()))
