@@ -55,15 +55,16 @@ model = dict(
         num_classes=None,  # placeholder: the number of training identities
         reduction='mean',  # CE / (P + 1) (eq. 6), triplet / 2 (eq. 7)
         defaults=dict(
-            in_channels=embed_dim,
             bnneck=True,
             classifier=dict(type='LinearClassifier', init_std=0.001),
             loss_cls=dict(type='CrossEntropyLabelSmooth', epsilon=0.1, loss_weight=1.0),
             loss_triplet=None,
             triplet_feat='before_bn'),
         features=dict(
-            cls=dict(loss_triplet=triplet),
-            part_1=dict(), part_2=dict(), part_3=dict(), part_4=dict(), part_5=dict(),
+            cls=dict(in_channels=embed_dim, loss_triplet=triplet),
+            part_1=dict(in_channels=embed_dim), part_2=dict(in_channels=embed_dim),
+            part_3=dict(in_channels=embed_dim), part_4=dict(in_channels=embed_dim),
+            part_5=dict(in_channels=embed_dim),
             # the concatenated parts: triplet only (no BNNeck, classifier or ID loss)
             parts=dict(in_channels=embed_dim * num_parts, bnneck=False, classifier=None, loss_cls=None,
                        loss_triplet=triplet)),

@@ -84,11 +84,11 @@ def test_every_config_builds_its_model(name):
     model_cfg = cfg.model.to_dict()
     backbone = model_cfg['backbone']
     if isinstance(backbone['arch'], str):
-        backbone['arch'] = dict(embed_dim=64, depth=2, num_heads=4)
+        backbone['arch'] = dict(embed_dim=64, depth=3, num_heads=4)
         head = model_cfg['head']
         if head['type'] == 'MultiFeatureHead':
-            head['defaults']['in_channels'] = 64
-            head['features']['parts']['in_channels'] = 64 * 5
+            for feat in head['features'].values():
+                feat['in_channels'] = 64 * 5 if feat is head['features']['parts'] else 64
     torch.manual_seed(0)
     model = MODELS.build(model_cfg).eval()
     attn = [b.attn for b in model.backbone.blocks]
