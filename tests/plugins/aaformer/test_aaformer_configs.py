@@ -100,6 +100,7 @@ def test_every_config_builds_its_model(name):
     assert out.shape[0] == 2 and torch.isfinite(out).all()
 
 
+@pytest.mark.slow
 def test_market_config_builds_vit_b16():
     register_all_modules()
     model = MODELS.build(load('aaformer_market1501.py').model)

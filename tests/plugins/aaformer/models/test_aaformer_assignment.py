@@ -53,7 +53,7 @@ def test_sinkhorn_marginals():
         plan = sinkhorn_log(scores, groups, 0.05, iterations).exp()
         for sl in (slice(0, 2), slice(2, 5)):
             torch.testing.assert_close(plan[:, sl].sum(-2), torch.full((4, 64), 1 / 64), rtol=1e-5, atol=0)
-    plan = sinkhorn_log(scores, groups, 0.05, 500).exp()  # rows in the limit: 1/P_g
+    plan = sinkhorn_log(scores, groups, 0.05, 100).exp()  # rows in the limit: 1/P_g
     torch.testing.assert_close(plan[:, :2].sum(-1), torch.full((4, 2), 1 / 2), rtol=1e-3, atol=0)
     torch.testing.assert_close(plan[:, 2:].sum(-1), torch.full((4, 3), 1 / 3), rtol=1e-3, atol=0)
 
