@@ -51,6 +51,10 @@ class AAformerModel(ReIDModel):
         if branches is None or sorted(branches) != sorted(expected):
             raise ValueError(f'AAformerModel: head features must be {expected}, got '
                              f'{None if branches is None else list(branches)}')
+        if getattr(self.backbone, 'extra_token_init', None) == 'random':
+            # [PART]s without position embedding: the backbone's zero extra_pos_embed stays zero (trained,
+            # it would only double the tokens' own step)
+            self.backbone.extra_pos_embed.requires_grad_(False)
         depth = len(self.backbone.blocks)
         if not -depth <= vis_layer < depth:
             raise ValueError(f'AAformerModel: vis_layer={vis_layer} out of range for {depth} blocks')

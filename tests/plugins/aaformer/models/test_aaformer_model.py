@@ -108,6 +108,8 @@ def test_gradients_reach_the_part_tokens():
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     grad = model.backbone.extra_tokens.grad
     assert grad is not None and (grad.abs().sum(-1) > 0).all()
+    # no position embedding for the parts: it stays zero and frozen
+    assert not model.backbone.extra_pos_embed.requires_grad and not model.backbone.extra_pos_embed.any()
 
 
 def test_assignments_of_the_last_forward_and_attention_maps():
