@@ -17,6 +17,7 @@ majority at block ``--layer``), one row per group.
         [--layer -1] [--png plugins/aaformer/docs/synthreid_assignments.png] [--json OUT.json]
 """
 import argparse
+import io
 import json
 import os
 import os.path as osp
@@ -127,8 +128,12 @@ def picture(path: str, images, pids, labels, granularities, rows_cols, num_ids=4
         axes[g + 1, 0].text(-4, img.shape[0] / 2, f'{size} parts', rotation=90, va='center', ha='right', fontsize=6)
     fig.tight_layout(pad=0.2)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=90)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=80)
     plt.close(fig)
+    from PIL import Image  # matplotlib's own dependency
+    buffer.seek(0)
+    Image.open(buffer).convert('RGB').quantize(colors=96).save(path, optimize=True)  # small to commit
 
 
 def main(argv=None):
