@@ -9,6 +9,11 @@ Backbones (random weights, ``ViTReID`` built as the AAformer configs build it, e
 - ``AAformer, nearest neighbour``: scores + rounding, no Sinkhorn;
 - ``AAformer, optimal transport``: the method (eps 0.05, 3 iterations).
 
+A second table times one block's attention alone (timm's ``Attention`` on the sequence without parts
+against ``AutoAlignmentAttention`` with the parts, same weights) and the optimal-transport assignment
+alone, over ``--layer-repeats`` interleaved rounds: on a loaded machine this isolates the added work
+better than whole forwards.
+
 The cases are timed interleaved (one call of each per round, ``--repeats`` rounds after a warm-up round),
 each call followed by a 4096^3 fp32 GEMM; the table gives median seconds, the median ratio to the plain
 ViT of the same round (the steadiest number on a shared machine), GFLOP/s (FLOPs of one forward from
@@ -71,6 +76,49 @@ def forward_flops(model, x) -> int:
     return counter.get_total_flops()
 
 
+def layer_table(size: str, batch: int, repeats: int) -> str:
+    """One block's attention alone, interleaved: timm ``Attention`` on [cls, patches] against
+    ``AutoAlignmentAttention`` on [cls, parts, patches] (same weights), and the assignment alone."""
+    import plugins.aaformer  # noqa: F401
+    from timm.layers import Attention
+    from plugins.aaformer.models import AutoAlignmentAttention
+    spec = SIZES[size]
+    grid = (spec['img_size'][0] // spec['patch'], spec['img_size'][1] // spec['patch'])
+    dim = 768 if size == 'paper' else spec['arch']['embed_dim']
+    heads = 12 if size == 'paper' else spec['arch']['num_heads']
+    torch.manual_seed(0)
+    plain = Attention(dim, num_heads=heads, qkv_bias=True).eval()
+    layers = {'AAformer, stripes': dict(assignment='stripes', grid_size=grid),
+              'AAformer, nearest neighbour': dict(assignment='nearest_neighbour'),
+              'AAformer, optimal transport': dict(assignment='optimal_transport')}
+    layers = {k: AutoAlignmentAttention(dim, num_heads=heads, qkv_bias=True, **v).eval() for k, v in layers.items()}
+    for layer in layers.values():
+        layer.load_state_dict(plain.state_dict())
+    n = grid[0] * grid[1]
+    x = torch.randn(batch, 1 + 5 + n, dim)
+    x_plain = torch.cat([x[:, :1], x[:, 6:]], dim=1)
+    ot = layers['AAformer, optimal transport']
+    part_q = torch.randn(batch, heads, 5, dim // heads)
+    patch_k = torch.randn(batch, heads, n, dim // heads)
+    calls = {'timm Attention (cls + patches)': lambda: plain(x_plain)}
+    calls.update({name: (lambda layer=layer: layer(x)) for name, layer in layers.items()})
+    calls['optimal-transport assignment alone'] = lambda: ot.assign(part_q, patch_k)
+    times = {name: [] for name in calls}
+    with torch.inference_mode():
+        for rnd in range(repeats + 1):
+            for name, fn in calls.items():
+                start = time.perf_counter()
+                fn()
+                if rnd:
+                    times[name].append(time.perf_counter() - start)
+    base = times['timm Attention (cls + patches)']
+    lines = ['| one attention layer | ms | vs timm Attention |', '|---|---|---|']
+    for name, values in times.items():
+        ratio = median([v / b for v, b in zip(values, base)])
+        lines.append(f'| {name} | {median(values) * 1e3:.1f} | {ratio:.3f} |')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--size', choices=sorted(SIZES), default='paper')
@@ -78,6 +126,7 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--wait', type=float, default=60.0, help='seconds to wait for a quiet machine (<= 60)')
+    parser.add_argument('--layer-repeats', type=int, default=30, help='rounds of the one-layer table')
     parser.add_argument('--out', default=None, help='write the markdown table (and a .json) here')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -117,6 +166,8 @@ def main(argv=None):
     for r in rows:
         lines.append(f'| {r["case"]} | {r["seconds"]:.3f} | {r["ratio"]:.3f} | {r["gflop_per_image"]:.2f} | '
                      f'{r["images_per_s"]:.1f} | {r["gflops"]:.0f} | {r["pct_gemm"]:.0f}% |')
+    lines += ['', f'One block\'s attention alone ({args.layer_repeats} interleaved rounds, same batch and threads):', '',
+              layer_table(args.size, args.batch, args.layer_repeats)]
     text = '\n'.join(lines)
     print(text)
     if args.out:
