@@ -166,8 +166,8 @@ def main(argv=None):
     for r in rows:
         lines.append(f'| {r["case"]} | {r["seconds"]:.3f} | {r["ratio"]:.3f} | {r["gflop_per_image"]:.2f} | '
                      f'{r["images_per_s"]:.1f} | {r["gflops"]:.0f} | {r["pct_gemm"]:.0f}% |')
-    lines += ['', f'One block\'s attention alone ({args.layer_repeats} interleaved rounds, same batch and threads):', '',
-              layer_table(args.size, args.batch, args.layer_repeats)]
+    lines += ['', f'One block\'s attention alone ({args.layer_repeats} interleaved rounds, same batch and '
+              'threads):', '', layer_table(args.size, args.batch, args.layer_repeats)]
     text = '\n'.join(lines)
     print(text)
     if args.out:

@@ -108,7 +108,8 @@ def picture(path: str, images, pids, labels, granularities, rows_cols, num_ids=4
     ids = rng.choice(ids, num_ids, replace=False)
     cols = [i for p in ids for i in rng.choice(np.flatnonzero(pids == p), per_id, replace=False)]
     colours = plt.get_cmap('tab10').colors
-    fig, axes = plt.subplots(len(granularities) + 1, len(cols), figsize=(0.9 * len(cols), 1.9 * (len(granularities) + 1)))
+    num_rows = len(granularities) + 1
+    fig, axes = plt.subplots(num_rows, len(cols), figsize=(0.9 * len(cols), 1.9 * num_rows))
     rows, ncols = rows_cols
     for c, idx in enumerate(cols):
         img = images[idx].permute(1, 2, 0).numpy()[:, :, ::-1]  # BGR -> RGB

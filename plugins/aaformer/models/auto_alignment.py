@@ -12,7 +12,8 @@ Tokens: ``[cls, part_1 .. part_P, patches (row-major grid)]``. In every head:
   nearest-neighbour / fixed-stripe assignment of Tables IV-V.
 
 The layer subclasses timm's ``Attention`` and keeps its parameters (``qkv``, ``proj``, ...), so the
-backbone's checkpoint keys are unchanged. The last forward's assignment and part attention weights are
+backbone's checkpoint keys are unchanged. ``forward`` projects [cls, patches] and the parts separately with
+the same weights (no concatenation of q, k, v), so the cls / patch path is timm's attention itself. The last forward's assignment and part attention weights are
 kept (detached) in ``last_assignment`` (B, H, P, N) bool and ``last_part_attention`` (B, H, P, N).
 """
 from typing import Optional, Sequence, Tuple
@@ -20,7 +21,6 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from timm.layers import Attention
-from torch import nn
 
 from reidengine.registry import MODELS
 from .assignment import (check_granularities, group_membership, round_assignment, sinkhorn_log,
