@@ -4,16 +4,22 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from .config_checks import (ConfigOptionAction, check_config_file, check_option_types,
+                            import_option_modules)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='directory for logs, checkpoints and results')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionAction,
+                        help='override config keys, e.g. train_cfg.max_epochs=2 '
+                             'data_root="/data/my data" (spaces are kept)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of every error (input errors print the message alone)')
 
 
 # top-level keys Runner.from_cfg reads, which an option may add to a config that lacks them
@@ -44,12 +50,13 @@ def check_option_keys(cfg: Config, options: dict, config_path: str) -> None:
 
 
 def load_config(args) -> Config:
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config} does not exist')
+    check_config_file(args.config)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options, args.config)
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+        import_option_modules(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -251,17 +251,35 @@ class ResNetReID(nn.Module):
         if dropped:
             logger.debug(f'{path}: dropped {len(dropped)} keys not used by the backbone '
                         f'(classifier / MoCo heads): {preview_keys(dropped)}')
+        logger.info(f'{path}: {self.ibn_report(state_dict)}')
         ckpt_ibn = any(_IBN_KEY.match(k) for k in state_dict)
         if ckpt_ibn != (self.ibn == 'a'):
             found = 'ResNet-IBN-a (keys layerN.M.bn1.IN.*)' if ckpt_ibn else 'plain ResNet (no bn1.IN.* keys)'
+            consequence = ('; loading it non-strictly would leave every IBN layer at its default '
+                           'initialisation' if self.ibn == 'a' else '')
             raise ValueError(f'{path}: the checkpoint holds a {found} but the model was built with '
-                             f"ibn={self.ibn!r}; set ibn={'a' if ckpt_ibn else None!r}")
+                             f"ibn={self.ibn!r}{consequence}; set ibn={'a' if ckpt_ibn else None!r} "
+                             'or use a checkpoint of the other kind')
         report = load_pretrained(self, state_dict, logger=logger, source=path)
         if report['missing'] or report['unexpected']:
             raise ValueError(
                 f'{path}: not a ResNet-{self.depth} checkpoint: model keys missing from the file: '
                 f'{preview_keys(report["missing"])}; file keys unknown to the model: '
                 f'{preview_keys(report["unexpected"])}')
+
+    def ibn_report(self, state_dict: Dict[str, torch.Tensor]) -> str:
+        """One line saying whether a converted checkpoint holds IBN-a layers and how many of the
+        model's IBN layers it covers (logged at every load, so a plain checkpoint loaded for an
+        IBN model is never silent)."""
+        ibn_layers = [name for name, m in self.named_modules() if isinstance(m, IBN)]
+        found = sorted({m.group(0)[:-len('.IN.')] for k in state_dict if (m := _IBN_KEY.match(k))})
+        if not found:
+            return (f'IBN layers: none found in the checkpoint (plain ResNet); the model has '
+                    f'{len(ibn_layers)} IBN-a layers (ibn={self.ibn!r})')
+        covered = len(set(found) & set(ibn_layers))
+        return (f'IBN layers: found in the checkpoint for {len(found)} blocks (layerN.M.bn1.IN.*); '
+                f'the model has {len(ibn_layers)} IBN-a layers (ibn={self.ibn!r}), {covered} of them '
+                'covered by the checkpoint')
 
 
 def detect_resnet_weights_format(state_dict: Dict[str, torch.Tensor], source: str = '<state dict>') -> str:
