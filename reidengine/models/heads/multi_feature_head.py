@@ -65,10 +65,12 @@ class MultiFeatureHead(nn.Module):
         self.normalize_test = normalize_test
         self.branches = nn.ModuleDict()
         for feat_name, cfg in features.items():
-            if not isinstance(cfg, dict) or 'in_channels' not in cfg:
-                raise ValueError(f'{name}: feature {feat_name!r} needs a dict with in_channels, '
-                                 f'got {cfg!r}')
+            if not isinstance(cfg, dict):
+                raise ValueError(f'{name}: feature {feat_name!r} needs a config dict, got {cfg!r}')
             args = {**dict(test_feat=test_feat), **(defaults or {}), **cfg}
+            if 'in_channels' not in args:
+                raise ValueError(f'{name}: feature {feat_name!r} has no in_channels (in its config '
+                                 f'or in defaults)')
             args.pop('type', None)
             self.branches[feat_name] = BNNeckHead(num_classes=num_classes, **args)
         self.test_features = list(test_features) if test_features is not None else list(features)

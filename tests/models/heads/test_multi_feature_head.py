@@ -109,3 +109,12 @@ def test_bad_configs_and_inputs_are_named():
         _head(reduction='max')
     with pytest.raises(KeyError, match="feature 'b' missing"):
         _head()(dict(a=torch.randn(2, 4)))
+
+
+def test_in_channels_may_come_from_defaults(feats):
+    x, pids = feats
+    head = _head(features=dict(a=dict(), c=dict()), defaults=dict(in_channels=4, loss_triplet=None),
+                 test_features=None)
+    assert head.out_channels == 8
+    with pytest.raises(ValueError, match="feature 'a' has no in_channels"):
+        _head(features=dict(a=dict()), defaults=dict(), test_features=None)
