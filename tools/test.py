@@ -5,8 +5,9 @@ The protocol comes from the config: its ``test_dataloader`` lists the target tes
 evaluated (Market protocol: mAP, CMC, mINP) and a table is written to the work dir.
 """
 import argparse
-import os.path as osp
 
+from reidengine.engine.runner.checkpoint_io import check_checkpoint_file
+from reidengine.utils.cli_errors import run_cli
 from reidengine.utils.runner_utils import add_common_args, build_runner, load_config, setup_distributed
 from reidengine.utils import register_all_modules
 
@@ -24,8 +25,7 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    check_checkpoint_file(args.checkpoint)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
@@ -45,4 +45,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -4,13 +4,17 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from .config_checks import (ConfigOptionAction, check_config_file, check_option_types,
+                            import_option_modules)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='directory for logs, checkpoints and results')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionAction,
+                        help='override config keys, e.g. train_cfg.max_epochs=2 '
+                             'data_root="/data/my data" (spaces are kept)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -18,6 +22,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         choices=('bfloat16', 'float16'),
                         help='mixed precision (default bfloat16; float32 on a CPU without native '
                              'bf16), same as --cfg-options amp.enabled=True amp.dtype=...')
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of every error (input errors print the message alone)')
 
 
 # top-level keys Runner.from_cfg reads, which an option may add to a config that lacks them
@@ -48,12 +54,13 @@ def check_option_keys(cfg: Config, options: dict, config_path: str) -> None:
 
 
 def load_config(args) -> Config:
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config} does not exist')
+    check_config_file(args.config)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options, args.config)
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+        import_option_modules(cfg, args.cfg_options)
     if getattr(args, 'amp', None):
         cfg.amp = dict(cfg.get('amp') or {}, enabled=True, dtype=args.amp)
     cfg.launcher = args.launcher

@@ -1,5 +1,6 @@
 """Helpers of the reliability tests: a tiny Market-1501 tree, tiny configs built on the real
 experiment configs, and the tools run in-process."""
+import itertools
 import os
 import os.path as osp
 import runpy
@@ -101,6 +102,7 @@ custom_hooks = [dict(type='PATMemoryBankHook', fill_pipeline=test_pipeline, batc
                      num_workers=0)]
 """
 
+_run_names = itertools.count()
 BASES = dict(vit='configs/baselines/vit_base_market1501.py', pat='configs/pat/pat_market2duke.py')
 
 
@@ -121,14 +123,35 @@ def tiny_vit_config(path: Path, data_root: Path, max_epochs=3, extra: str = '') 
     return tiny_config(path, data_root, 'vit', max_epochs, extra=extra)
 
 
-def run_tool(tool: str, *args: str) -> None:
-    """Run ``tools/<tool>.py`` in this process with the given command line."""
+def run_tool(tool: str, *args: str, debug: bool = True) -> None:
+    """Run ``tools/<tool>.py`` in this process with the given command line; with ``debug`` (adds
+    ``--debug``) every error is raised as an exception, without it a user error ends the tool with
+    its message on stderr and ``SystemExit(1)``."""
+    args = [str(a) for a in args]
+    if tool in ('train', 'test') and not any(a.startswith('experiment_name=') for a in args):
+        # a name of its own: MMEngine reuses the logger of a run of the same name (same second)
+        name = f'experiment_name=run{next(_run_names)}'
+        args = (args[:args.index('--cfg-options') + 1] + [name] + args[args.index('--cfg-options') + 1:]
+                if '--cfg-options' in args else args + ['--cfg-options', name])
     argv = sys.argv
-    sys.argv = [str(REPO / 'tools' / f'{tool}.py'), *map(str, args)]
+    sys.argv = [str(REPO / 'tools' / f'{tool}.py'), *args, *(['--debug'] if debug else [])]
     try:
         runpy.run_path(sys.argv[0], run_name='__main__')
     finally:
         sys.argv = argv
+
+
+def tool_error(capsys, tool: str, *args: str) -> str:
+    """Run a tool (in this process, without ``--debug``) that must stop on a user error: its
+    stderr, checked to end with exit status 1 and to hold no traceback."""
+    import pytest
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_tool(tool, *args, debug=False)
+    err = capsys.readouterr().err
+    assert stop.value.code == 1, err[-4000:]
+    assert 'Traceback' not in err and '(rerun with --debug for the traceback' in err, err[-4000:]
+    return err
 
 
 def checkpoint_files(work_dir) -> dict:
@@ -139,4 +162,28 @@ def checkpoint_files(work_dir) -> dict:
         if name.endswith('.pth') or name == 'last_checkpoint':
             with open(path, 'rb') as f:
                 out[name] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def run_tool_subprocess(tool: str, *args, cwd=None, extra_path=()) -> 'subprocess.CompletedProcess':
+    """Run ``tools/<tool>.py`` in a child process as a user would; its output is captured as text.
+
+    ``tests/reliability`` and ``extra_path`` are put on the child's PYTHONPATH (for test modules
+    given in ``custom_imports``)."""
+    import subprocess
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    here = str(Path(__file__).resolve().parent)
+    env['PYTHONPATH'] = os.pathsep.join([*map(str, extra_path), here, str(REPO),
+                                         env.get('PYTHONPATH', '')])
+    return subprocess.run([sys.executable, str(REPO / 'tools' / f'{tool}.py'), *map(str, args)],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def tree_files(folder) -> dict:
+    """``{relative path: (bytes, mtime)}`` of every file under ``folder`` but the lock file (which
+    records its latest holder)."""
+    out = {}
+    for path in sorted(Path(folder).rglob('*')):
+        if path.is_file() and path.name != '.lock':
+            out[str(path.relative_to(folder))] = (path.read_bytes(), path.stat().st_mtime_ns)
     return out

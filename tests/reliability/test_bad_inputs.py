@@ -95,7 +95,8 @@ def test_split_without_usable_images(case):
 
 def test_more_identities_than_the_classifier_has(case):
     _, cfg, work = case
-    assert_fails_untouched(work, ValueError, r'does not fit ReIDModel.*head\.classifier',
+    assert_fails_untouched(work, ValueError, r'model\.head\.num_classes=4, but the training set '
+                                             r'\(market1501\) has 8 identities',
                            lambda: resume(cfg, work, 'model.head.num_classes=4'))
 
 

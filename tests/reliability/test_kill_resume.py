@@ -56,10 +56,12 @@ def test_sigkill_during_a_checkpoint_write_and_at_a_random_moment(tmp_path):
     duration = time.time() - start
 
     work = tmp_path / 'b'
-    # 1. killed in the middle of writing epoch_2.pth (half of its bytes are in epoch_2.pth.tmp)
+    # 1. killed in the middle of writing epoch_2.pth (half of its bytes are in epoch_2.pth.<host>-<pid>.tmp)
     proc = subprocess.Popen(_command(cfg, work), env=_env(pause=3.0), stdout=log, stderr=log)
-    tmp = work / 'epoch_2.pth.tmp'
-    _kill_when(proc, lambda: tmp.exists() and tmp.stat().st_size > 0)
+
+    def writing():
+        return any(tmp.stat().st_size > 0 for tmp in work.glob('epoch_2.pth.*.tmp'))
+    _kill_when(proc, writing)
     assert not (work / 'epoch_2.pth').exists() and (work / 'epoch_1.pth').exists()
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
 

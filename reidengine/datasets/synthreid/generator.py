@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -134,6 +136,45 @@ def _plan(params: dict) -> Tuple[List[dict], Dict[int, dict]]:
     return records, people
 
 
+_TMP_NAME = re.compile(r'^\.synthreid_\w+\.tmp(?:-(?P<host>.+)-)?(?P<pid>\d+)$')
+
+
+def _tmp_folder(root: Path, style: str) -> Path:
+    """This process's folder for writing a style: ``.synthreid_<style>.tmp-<host>-<pid>``."""
+    return root / f'.{dataset_dirname(style)}.tmp-{socket.gethostname()}-{os.getpid()}'
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def remove_stale_tmp_folders(root) -> List[Path]:
+    """Remove the temporary folders that writers killed on this host left under ``root``.
+
+    A folder ``.synthreid_<style>.tmp-<host>-<pid>`` (or the older ``.tmp<pid>``) whose host is this
+    one and whose process no longer runs is a generation that was killed; folders of live
+    processes and of other hosts (a shared data root) are left alone. Returns the removed folders.
+    """
+    root, removed = Path(root), []
+    if not root.is_dir():
+        return removed
+    host = socket.gethostname()
+    for entry in root.iterdir():
+        match = _TMP_NAME.match(entry.name)
+        if not match or not entry.is_dir() or match.group('host') not in (None, host):
+            continue
+        if not _pid_alive(int(match.group('pid'))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_test_ids: int = 100,
                        num_cams: int = 4, imgs_per_id_cam: int = 4, img_size: Sequence[int] = (128, 64),
                        seed: int = 0, num_distractors: int = 20, num_junk: int = 10,
@@ -154,13 +195,15 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
         progress: show a tqdm bar while writing.
 
     A folder with a ``meta.json`` of other parameters or version (or missing files) is regenerated;
-    a non-empty folder without ``meta.json`` is never touched.
+    a non-empty folder without ``meta.json`` is never touched. Temporary folders of killed writers
+    are removed first (:func:`remove_stale_tmp_folders`).
     """
     params = synthreid_params(style, num_train_ids, num_test_ids, num_cams, imgs_per_id_cam, img_size, seed,
                               num_distractors, num_junk, family_size, render_scale)
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f'SynthReID: the data root {root} is a file, expected a folder')
+    remove_stale_tmp_folders(root)
     folder = root / dataset_dirname(style)
     if _up_to_date(folder, params):
         return folder
@@ -176,7 +219,7 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
     render_size = (h * render_scale, w * render_scale)
     cameras = {c: make_camera(st, c, render_size, np.random.default_rng([seed, st.index, _STREAM_CAMERA, c]))
                for c in range(1, num_cams + 1)}
-    tmp = root / f'.{dataset_dirname(style)}.tmp{os.getpid()}'
+    tmp = _tmp_folder(root, style)
     if tmp.exists():
         shutil.rmtree(tmp)
     for d in SPLIT_DIRS.values():

@@ -1,7 +1,9 @@
 """Image loading for ReID pipelines (data contract of DESIGN.md: ``img_path`` -> ``img``).
 
 Reads the file named by ``img_path`` into an HxWx3 uint8 BGR array (the OpenCV / mmcv
-convention) and fails loudly, naming the file, on a missing, empty or truncated image; or, with
+convention) and fails loudly, naming the file, on a missing, empty or truncated image, or a JPEG
+whose data is garbled (which the decoders accept with a bare warning on stderr; see
+``jpeg_check.py``); or, with
 ``on_error='skip'``, returns None for a training item so that MMEngine's ``BaseDataset.__getitem__``
 draws another one (at most ``max_refetch`` times), counting the skips in logged warnings.
 """
@@ -15,6 +17,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from reidengine.registry import TRANSFORMS
+from .jpeg_check import is_jpeg, jpeg_damage
 
 
 @TRANSFORMS.register_module()
@@ -28,11 +31,13 @@ class LoadReIDImage(BaseTransform):
             ``'pillow'`` (the decoder of the PIL-based official pipelines of TransReID,
             fast-reid and PAT). Both reject truncated files.
         backend_args: file backend arguments of :func:`mmengine.fileio.get`.
-        on_error: what an unreadable (missing, empty, truncated, not an image) file does:
+        on_error: what an unreadable (missing, empty, truncated, garbled JPEG, not an image) file does:
             ``'raise'`` an IOError naming it, or ``'skip'`` it: return None, which makes a
             training dataset draw another random item. Evaluation items (those with
             ``is_query``: query, gallery and test splits) are never skipped, since the metric
             cannot lose a query or gallery image silently: they raise the IOError either way.
+        check_jpeg: check the structure of JPEG files (:func:`jpeg_damage`) and treat a damaged
+            one as unreadable; the decoders return an image of garbage for it.
         warn_first: with ``'skip'``, the first ``warn_first`` skips, then the 2^k-th ones (so
             always the first), log a warning naming the file and the running count.
 
@@ -47,6 +52,7 @@ class LoadReIDImage(BaseTransform):
                  imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None,
                  on_error: str = 'raise',
+                 check_jpeg: bool = True,
                  warn_first: int = 10):
         if imdecode_backend not in ('cv2', 'pillow'):
             raise ValueError(f"LoadReIDImage: imdecode_backend must be 'cv2' or 'pillow', "
@@ -58,6 +64,7 @@ class LoadReIDImage(BaseTransform):
         self.imdecode_backend = imdecode_backend
         self.backend_args = None if backend_args is None else dict(backend_args)
         self.on_error = on_error
+        self.check_jpeg = bool(check_jpeg)
         self.warn_first = warn_first
         self.num_skipped = 0
 
@@ -82,9 +89,16 @@ class LoadReIDImage(BaseTransform):
         """The image at ``path`` (HxWx3 uint8 BGR); an IOError naming the file if unreadable."""
         try:
             img_bytes = fileio.get(path, backend_args=self.backend_args)
+        except Exception as e:  # missing file, no permission
+            raise IOError(f'cannot read image {path}: {type(e).__name__}: {e}') from e
+        if self.check_jpeg and is_jpeg(img_bytes):
+            damage = jpeg_damage(img_bytes)
+            if damage:
+                raise IOError(f'cannot read image {path}: {damage}')
+        try:
             img = imfrombytes(img_bytes, flag='color', channel_order='bgr',
                               backend=self.imdecode_backend)
-        except Exception as e:  # missing file, unknown format, truncated data
+        except Exception as e:  # unknown format, truncated data
             raise IOError(f'cannot read image {path}: {type(e).__name__}: {e}') from e
         if img is None:
             raise IOError(f'cannot read image {path}: the decoder returned nothing '
@@ -102,4 +116,5 @@ class LoadReIDImage(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(imdecode_backend={self.imdecode_backend!r}, '
-                f'backend_args={self.backend_args}, on_error={self.on_error!r})')
+                f'backend_args={self.backend_args}, on_error={self.on_error!r}, '
+                f'check_jpeg={self.check_jpeg})')

@@ -5,7 +5,13 @@ rewrites the ``last_checkpoint`` pointer in place, so a process killed at the wr
 leave fewer checkpoints than promised or an empty pointer. This hook writes the new checkpoint
 first (atomically, through ``ReIDRunner.save_checkpoint``), then the pointer (atomically), and only
 then deletes the checkpoints that fell out of ``max_keep_ckpts``.
+
+MMEngine's hook also passes unknown keyword arguments on to ``runner.save_checkpoint``, so a typo
+(``intervall=2``) fails only at the first save, after a whole epoch; this hook refuses it when the
+runner builds its hooks.
 """
+import difflib
+import inspect
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -19,7 +25,24 @@ __all__ = ['ReIDCheckpointHook']
 
 @HOOKS.register_module()
 class ReIDCheckpointHook(CheckpointHook):
-    """``CheckpointHook`` (same arguments) with crash-safe ordering: save, point, then prune."""
+    """``CheckpointHook`` (same arguments) with crash-safe ordering: save, point, then prune.
+
+    Raises:
+        TypeError: an argument ``CheckpointHook`` does not have, with close matches.
+    """
+
+    def __init__(self, *args, **kwargs):
+        known = [n for n in inspect.signature(CheckpointHook.__init__).parameters
+                 if n not in ('self', 'kwargs')]
+        unknown = sorted(k for k in kwargs if k not in known)
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, known, n=2)
+                hints.append(f'{name!r}' + (f' (did you mean {" or ".join(close)}?)' if close else ''))
+            raise TypeError(f'ReIDCheckpointHook (default_hooks.checkpoint): unknown argument '
+                            f'{", ".join(hints)}; its arguments are {", ".join(known)}')
+        super().__init__(*args, **kwargs)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = []

@@ -1,8 +1,9 @@
 """Checkpoint files that survive crashes and load without running code (reliability issue, "Resume").
 
-- :func:`atomic_save` / :func:`atomic_write_text`: write ``<file>.tmp`` in the same folder, flush and
-  fsync it, then ``os.replace`` it over ``<file>`` and fsync the folder. A process killed at any
-  moment leaves either the old file or the complete new one, never a truncated one.
+- :func:`atomic_save` / :func:`atomic_write_text`: write ``<file>.<host>-<pid>.tmp`` (a name of this
+  process alone) in the same folder, flush and fsync it, then ``os.replace`` it over ``<file>`` and
+  fsync the folder. A process killed at any moment leaves either the old file or the complete new
+  one, never a truncated one. A full disk is reported as such, naming the file (nothing replaced).
 - :func:`to_weights_only` turns a checkpoint into tensors and plain Python values (numpy arrays and
   scalars, MMEngine's ``HistoryBuffer``), so that :func:`load_checkpoint_safe` reads it with
   ``torch.load(weights_only=True)``: no class is allow-listed and no code in a file can run.
@@ -12,16 +13,20 @@
 """
 import os
 import os.path as osp
+import errno
 import pickle
 import random
+import shutil
+import socket
+import zipfile
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-__all__ = ['CheckpointLoadError', 'atomic_save', 'atomic_write_text', 'to_weights_only',
+__all__ = ['CheckpointLoadError', 'check_checkpoint_file', 'atomic_save', 'atomic_write_text', 'to_weights_only',
            'restore_message_hub', 'load_checkpoint_safe', 'get_rng_state', 'set_rng_state',
            'TMP_SUFFIX']
 
@@ -48,17 +53,46 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def _tmp_path(path: str) -> str:
+    """The temporary name of ``path`` for this process: two processes never write the same one."""
+    return f'{path}.{socket.gethostname()}-{os.getpid()}{TMP_SUFFIX}'
+
+
+def _disk_full_error(path: str, err: Exception) -> Optional[OSError]:
+    """An ``OSError(ENOSPC)`` naming ``path`` if ``err`` is a write that failed for lack of space."""
+    if isinstance(err, OSError):
+        if err.errno not in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
+            return None
+        cause = 'no space left on the device'
+    elif isinstance(err, RuntimeError) and 'write failed' in str(err):
+        # torch's zip writer reports a failed write as RuntimeError('... file write failed')
+        cause = 'the write failed, most likely for lack of space on the device (or over a quota)'
+    else:
+        return None
+    folder = osp.dirname(osp.abspath(path))
+    try:
+        free = f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB free there now'
+    except OSError:
+        free = 'free space unknown'
+    return OSError(errno.ENOSPC, f'could not write {path}: {cause} ({free}; {type(err).__name__}: '
+                   f'{err}). Nothing was replaced: the files already in {folder} are unchanged. '
+                   'Free some space, then continue the run with --resume')
+
+
 def _atomic_write(path: str, write: Callable[[Any], None], mode: str) -> None:
-    tmp = path + TMP_SUFFIX
+    tmp = _tmp_path(path)
     try:
         with open(tmp, mode) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
+    except BaseException as err:
+        if osp.lexists(tmp):
             os.remove(tmp)
+        full = _disk_full_error(path, err) if isinstance(err, Exception) else None
+        if full is not None:
+            raise full from err
         raise
     _fsync_dir(osp.dirname(path))
 
@@ -123,16 +157,31 @@ def restore_message_hub(state: Dict) -> Dict:
     return state
 
 
+def check_checkpoint_file(path: str) -> None:
+    """Refuse a checkpoint path that is a folder or does not exist, naming it."""
+    if osp.isdir(path):
+        names = sorted(f for f in os.listdir(path) if f.endswith('.pth'))
+        hint = f' (it holds {", ".join(names[-3:])})' if names else ' (it holds no .pth file)'
+        raise IsADirectoryError(f'checkpoint "{path}" is a folder, not a checkpoint file; give one '
+                                f'of its .pth files{hint}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint "{path}" does not exist')
+
+
 def load_checkpoint_safe(path: str, map_location: Union[str, Callable, None] = 'cpu') -> Dict:
     """Read a checkpoint with ``torch.load(weights_only=True)``.
 
     Raises:
-        FileNotFoundError: no such file.
-        CheckpointLoadError: the file is truncated or damaged, is not a dict, or would need
-            arbitrary unpickling (its classes are named); the message names the file.
+        FileNotFoundError / IsADirectoryError: no such file; a folder.
+        CheckpointLoadError: the file is truncated or damaged, is not a dict, is a TorchScript
+            archive, or would need arbitrary unpickling (its classes are named); the message names
+            the file.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint "{path}" does not exist')
+    check_checkpoint_file(path)
+    if _is_torchscript(path):
+        raise CheckpointLoadError(f'checkpoint "{path}" is a TorchScript archive (torch.jit.save), '
+                                  'not a training checkpoint; loading it would run its TorchScript '
+                                  'code. Give a .pth file written by reidengine or torch.save')
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -152,6 +201,17 @@ def load_checkpoint_safe(path: str, map_location: Union[str, Callable, None] = '
         raise CheckpointLoadError(f'checkpoint "{path}" holds a {type(checkpoint).__name__}, '
                                   'expected a dict')
     return checkpoint
+
+
+def _is_torchscript(path: str) -> bool:
+    """A zip archive holding TorchScript code (``code/`` or ``constants.pkl``)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            return any(n.endswith('/constants.pkl') or '/code/' in n for n in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _unsafe_globals(path: str) -> List[str]:

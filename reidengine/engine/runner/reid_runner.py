@@ -16,6 +16,9 @@ What it adds to ``mmengine.runner.Runner``:
 - Data-loader workers are seeded from torch's per-epoch seed (and the rank), not from a fixed
   seed: augmentations differ between epochs and replay exactly after a resume.
 - The config's top-level ``amp`` dict turns on mixed precision (``reidengine/engine/amp.py``).
+- A classifier with fewer classes than the training set has identities is refused when the training
+  loop is built, naming ``model.head.num_classes`` and the dataset's count.
+- The config copy goes to the run's own ``<work_dir>/<timestamp>/`` folder, next to its log.
 - Default hooks add :class:`NonFiniteLossHook` (stop on NaN / inf) and
   :class:`EvalRNGIsolationHook`, and save checkpoints with :class:`ReIDCheckpointHook`.
 
@@ -39,7 +42,7 @@ import mmengine
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dist import all_gather_object, get_rank, is_main_process
+from mmengine.dist import all_gather_object, get_rank, is_main_process, master_only
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
@@ -166,6 +169,14 @@ class ReIDRunner(Runner):
             object.__setattr__(cfg, '__class__', _FormatOnceConfig)
         return super().from_cfg(cfg)
 
+    @master_only
+    def dump_config(self) -> None:
+        """Write the config into this run's own folder ``<work_dir>/<timestamp>/`` (MMEngine writes
+        ``<work_dir>/<config name>``, which every later run, even a refused resume, overwrote)."""
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else f'{self.timestamp}.py'
+        mmengine.mkdir_or_exist(self.log_dir)
+        self.cfg.dump(osp.join(self.log_dir, name))
+
     def register_default_hooks(self, hooks: Optional[Dict] = None) -> None:
         from ..hooks import EvalRNGIsolationHook, NonFiniteLossHook, ReIDCheckpointHook
         merged = dict(checkpoint=dict(type=ReIDCheckpointHook, interval=1),
@@ -188,11 +199,33 @@ class ReIDRunner(Runner):
             loop['type'] = 'ReIDEpochBasedTrainLoop'
         loop = super().build_train_loop(loop)
         loader = loop.dataloader
+        self._check_num_classes(loader.dataset)
         if getattr(loader, 'persistent_workers', False) and loader.num_workers > 0:
             self.logger.warning('train_dataloader has persistent_workers=True: its workers keep '
                                 'their random state across epochs, so a resumed run is not '
                                 'bit-exact; set persistent_workers=False for exact resume')
         return loop
+
+    def _check_num_classes(self, dataset) -> None:
+        """Refuse a classifier with fewer classes than the training set has identities.
+
+        Raises:
+            ValueError: naming ``model.head.num_classes`` and the dataset's identity count.
+        """
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
+        meta = getattr(dataset, 'metainfo', None) or {}
+        num_pids = meta.get('num_pids')
+        if not isinstance(num_classes, int) or not isinstance(num_pids, int):
+            return
+        name = meta.get('dataset_name', type(dataset).__name__)
+        if num_pids > num_classes:
+            raise ValueError(f'model.head.num_classes={num_classes}, but the training set ({name}) '
+                             f'has {num_pids} identities: set model.head.num_classes={num_pids}')
+        if num_pids < num_classes:
+            self.logger.warning(f'model.head.num_classes={num_classes}, but the training set '
+                                f'({name}) has {num_pids} identities: {num_classes - num_pids} '
+                                'classifier outputs are never trained')
 
     @staticmethod
     def build_dataloader(dataloader, seed: Optional[int] = None, diff_rank_seed: bool = False):

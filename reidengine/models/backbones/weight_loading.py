@@ -10,6 +10,7 @@
   initialised (missing) or ignored (unexpected). Shapes that cannot be adapted raise an error naming the
   key, both shapes and the file.
 """
+import os
 import pickle
 import re
 import warnings
@@ -74,6 +75,18 @@ def _torch_load_weights_only(path: str):
                          f'({type(err).__name__}: {err})') from err
 
 
+def _torchscript_state_dict(path: str) -> Dict[str, torch.Tensor]:
+    """The state dict of a TorchScript archive; a ValueError naming the file if it does not load."""
+    with warnings.catch_warnings():  # torch.jit is deprecated, but it is the format of OpenAI's release
+        warnings.simplefilter('ignore', FutureWarning)
+        try:
+            return torch.jit.load(path, map_location='cpu').state_dict()
+        except Exception as err:  # noqa: BLE001 - TorchScript reports damaged or foreign code many ways
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f'"{path}" looks like a TorchScript archive but does not load as one '
+                             f'({type(err).__name__}: {first}); is it a damaged or crafted file?') from err
+
+
 def _unwrap(obj, path: str) -> Dict[str, torch.Tensor]:
     while isinstance(obj, Mapping):
         inner = next((obj[k] for k in _NESTING_KEYS if isinstance(obj.get(k), Mapping)), None)
@@ -107,11 +120,11 @@ def load_state_dict_safe(path: str, prefix: Optional[str] = None) -> Dict[str, t
             under ``prefix``; the message names the file.
     """
     path = str(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f'Pretrained weights "{path}" is a folder; give the path of a weights file')
     try:
         if is_torchscript_archive(path):
-            with warnings.catch_warnings():  # torch.jit is deprecated, but it is the format of OpenAI's release
-                warnings.simplefilter('ignore', FutureWarning)
-                obj = torch.jit.load(path, map_location='cpu').state_dict()
+            obj = _torchscript_state_dict(path)
         elif _is_safetensors(path):
             from safetensors.torch import load_file
             obj = load_file(path, device='cpu')

@@ -2,12 +2,14 @@
 the converter tool and the errors for incompatible files. Checkpoints come from randomly initialised
 reference models saved in tmp dirs."""
 import importlib.util
+import logging
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from mmengine.logging import MMLogger
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
@@ -247,3 +249,46 @@ def test_converter_reads_moco_ibn_files(tmp_path, capsys, ibn_reference):
     assert 'moco layout, ResNet-50-IBN-a' in capsys.readouterr().out
     saved = torch.load(dst, weights_only=True)
     assert torch.equal(saved['layer2.1.bn1.IN.weight'], ibn_reference.layer2[1].bn1.IN.weight)
+
+
+# ---------------------------------------------------------------- IBN layers reported at load time
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def _load_messages(build):
+    logger = MMLogger.get_current_instance()
+    handler = _Records()
+    logger.addHandler(handler)
+    try:
+        build()
+    finally:
+        logger.removeHandler(handler)
+    return '\n'.join(handler.lines)
+
+
+def test_ibn_layers_found_are_reported(tmp_path, ibn_reference):
+    path = tmp_path / 'lup_moco_r50_ibn.pth'
+    torch.save(_moco_checkpoint(ibn_reference), path)
+    text = _load_messages(lambda: ResNetReID(depth=50, ibn='a', pretrained=str(path)))
+    # ResNet-50: 3 + 4 + 6 blocks in layer1-3 carry IBN-a
+    assert ('IBN layers: found in the checkpoint for 13 blocks (layerN.M.bn1.IN.*); the model has 13 '
+            "IBN-a layers (ibn='a'), 13 of them covered") in text
+
+
+def test_plain_checkpoint_for_an_ibn_model_says_so_and_is_refused(tmp_path):
+    plain = {'module.encoder_q.' + k: v for k, v in torchvision.models.resnet18().state_dict().items()}
+    path = tmp_path / 'lup_moco_r18_plain.pth'
+    torch.save({'state_dict': plain}, path)
+    with pytest.raises(ValueError, match=r"lup_moco_r18_plain\.pth: the checkpoint holds a plain ResNet "
+                       r"\(no bn1\.IN\.\* keys\) but the model was built with ibn='a'; loading it "
+                       r'non-strictly would leave every IBN layer at its default initialisation'):
+        ResNetReID(depth=18, ibn='a', pretrained=str(path))
+    plain_report = ResNetReID(depth=18, ibn='a').ibn_report(convert_resnet_weights(plain)[0])
+    assert plain_report == ("IBN layers: none found in the checkpoint (plain ResNet); the model has 6 "
+                            "IBN-a layers (ibn='a')")

@@ -115,3 +115,14 @@ def test_bad_config_and_inputs_raise(batch):
         _head().loss(feats, _samples([0, 0, 1, 1, 3, 3]))
     with pytest.raises(ValueError, match=r'\(B, 5\)'):
         _head()(torch.zeros(2, 5, 4, 4))
+
+
+def test_losses_run_in_fp32_under_autocast(batch):
+    """Under bf16 autocast the classifier may run in bf16, the losses and distances do not."""
+    feats, pids = batch
+    head = _head().train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = head.loss(feats.bfloat16(), _samples(pids))
+    assert losses['loss_cls'].dtype == losses['loss_triplet'].dtype == torch.float32
+    expected = TripletLoss(margin=0.3)(feats.bfloat16().float(), torch.tensor(pids))
+    torch.testing.assert_close(losses['loss_triplet'], expected)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from reidengine.models.necks import BNNeck
+from reidengine.models.heads import BNNeck
 
 
 def test_init_and_frozen_bias():
@@ -39,3 +39,18 @@ def test_train_mode_normalises_with_batch_statistics():
 def test_bad_shape_raises():
     with pytest.raises(ValueError, match=r'\(B, 3\)'):
         BNNeck(3)(torch.zeros(2, 4))
+
+
+def test_a_training_batch_of_one_uses_the_running_statistics():
+    neck = BNNeck(4).train()
+    neck.running_mean.copy_(torch.tensor([1.0, -1.0, 0.5, 0.0]))
+    neck.running_var.copy_(torch.tensor([4.0, 1.0, 0.25, 2.0]))
+    neck.weight.data.copy_(torch.tensor([1.0, 2.0, 0.5, 1.5]))
+    x = torch.randn(1, 4, requires_grad=True)
+    out = neck(x)
+    expected = (x - neck.running_mean) / (neck.running_var + neck.eps).sqrt() * neck.weight
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all() and neck.weight.grad is not None
+    torch.testing.assert_close(neck.running_mean, torch.tensor([1.0, -1.0, 0.5, 0.0]))
+    assert int(neck.num_batches_tracked) == 0

@@ -1,6 +1,9 @@
 """BNNeck (Luo et al. 2019, "Bag of Tricks and a Strong Baseline for Deep Person Re-ID", sec. 3.5):
 a BatchNorm1d between the feature and the classifier, weight 1, bias 0 and frozen (no shift), so
 the triplet loss can act on the feature before it and the ID loss on the normalised one after it.
+
+A training batch of one sample has no batch variance (``BatchNorm1d`` refuses it): it is normalised
+with the running statistics, which it leaves unchanged.
 """
 import torch
 import torch.nn as nn
@@ -27,4 +30,7 @@ class BNNeck(nn.BatchNorm1d):
         if x.dim() != 2 or x.shape[1] != self.num_features:
             raise ValueError(f'BNNeck: expected features of shape (B, {self.num_features}), '
                              f'got {tuple(x.shape)}')
+        if self.training and x.shape[0] == 1:
+            return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                                            self.bias, training=False, eps=self.eps)
         return super().forward(x)

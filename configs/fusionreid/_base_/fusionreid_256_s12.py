@@ -1,0 +1,19 @@
+# FusionReID at 256x128 with ViT patch stride 12: CNN map (16, 8), ViT grid (21, 10) (Table I row).
+_base_ = ['./fusionreid_recipe.py']
+img_size = (256, 128)
+model = dict(
+    backbones=dict(vit=dict(backbone=dict(img_size=img_size, stride_size=12))),
+    neck=dict(cnn_grid=(16, 8), vit_grid=(21, 10)))
+train_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=img_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PadRandomCrop', size=img_size, padding=10),
+    dict(type='RandomErasing', prob=0.5),
+    dict(type='PackReIDInputs'),
+]
+test_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='ReIDResize', size=img_size),
+    dict(type='PackReIDInputs'),
+]

@@ -1,0 +1,3 @@
+from .token_diversity import TokenDiversityLoss
+
+__all__ = ['TokenDiversityLoss']
