@@ -24,7 +24,7 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from reidengine.datasets.base_dataset import IMG_EXTENSIONS
 from reidengine.engine.runner.checkpoint_io import load_checkpoint_safe
-from reidengine.registry import MODELS
+from reidengine.registry import MODELS, TRANSFORMS
 from reidengine.utils import register_all_modules
 
 ImageInput = Union[str, np.ndarray, torch.Tensor, Sequence]
@@ -230,8 +230,9 @@ def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int
         pipeline = test_pipeline_cfg(cfg)
     register_all_modules(init_default_scope=False)
     first = pipeline[0].get('type') if pipeline else None
-    path_pipeline = Compose(pipeline)
-    array_pipeline = Compose(pipeline[1:] if first in LOADING_TRANSFORMS else pipeline)
+    transforms = [TRANSFORMS.build(t) for t in pipeline]
+    path_pipeline = Compose(transforms)
+    array_pipeline = Compose(transforms[1:] if first in LOADING_TRANSFORMS else transforms)
     items = _to_items(images, channel_order)
     if camids is not None and len(camids) != len(items):
         raise ValueError(f'{len(camids)} camids for {len(items)} images')
