@@ -8,9 +8,11 @@ from .market1501 import Market1501
 from .msmt17 import MSMT17
 from .multi_source import MultiSourceDataset
 from .occluded_duke import OccludedDuke
+from .own_data import ReIDCSVList, ReIDIdentityFolders
 from . import samplers, synthreid, transforms  # noqa: F401
 
 __all__ = [
     'BaseReIDDataset', 'DatasetNotFoundError', 'CUHK03NP', 'CustomReIDFolder', 'DukeMTMCreID', 'Market1501',
-    'MSMT17', 'MultiSourceDataset', 'OccludedDuke', 'resolve_data_root'
+    'MSMT17', 'MultiSourceDataset', 'OccludedDuke', 'ReIDCSVList',
+    'ReIDIdentityFolders', 'resolve_data_root'
 ]
