@@ -202,6 +202,40 @@ def _test_flip(model, flip: Optional[bool]):
             test_cfg['flip'] = previous
 
 
+class _Pipelines:
+    """The test pipeline for paths, and the same pipeline after its loading step for arrays."""
+
+    def __init__(self, model, pipeline: Optional[list] = None):
+        if pipeline is None:
+            cfg = getattr(model, 'cfg', None)
+            if cfg is None:
+                raise ValueError('the model has no config (model.cfg); build it with init_model or '
+                                 'pass pipeline=')
+            pipeline = test_pipeline_cfg(cfg)
+        register_all_modules(init_default_scope=False)
+        first = pipeline[0].get('type') if pipeline else None
+        transforms = [TRANSFORMS.build(t) for t in pipeline]
+        self.paths = Compose(transforms)
+        self.arrays = Compose(transforms[1:] if first in LOADING_TRANSFORMS else transforms)
+
+    def __call__(self, item, index: int, camid: int = 0) -> dict:
+        meta = dict(pid=-1, camid=int(camid), domain=0)
+        if isinstance(item, str):
+            return self.paths(dict(meta, img_path=item))
+        return self.arrays(dict(meta, img_path=f'<image {index}>', img=item,
+                                img_shape=item.shape[:2], ori_shape=item.shape[:2]))
+
+
+def prepare_inputs(model, images: ImageInput, camids: Optional[Sequence[int]] = None,
+                   channel_order: str = 'rgb', pipeline: Optional[list] = None) -> dict:
+    """``dict(inputs, data_samples)`` of ``images`` after the test pipeline and the model's data
+    preprocessor: what the model's forward receives (for ``attention_maps``, Grad-CAM, export)."""
+    pipelines = _Pipelines(model, pipeline)
+    items = _to_items(images, channel_order)
+    batch = [pipelines(item, i, 0 if camids is None else camids[i]) for i, item in enumerate(items)]
+    return model.data_preprocessor(pseudo_collate(batch), False)
+
+
 @torch.no_grad()
 def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int = 64,
                      flip: Optional[bool] = None, camids: Optional[Sequence[int]] = None,
@@ -222,17 +256,7 @@ def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int
     """
     if batch_size < 1:
         raise ValueError(f'batch_size must be positive, got {batch_size}')
-    if pipeline is None:
-        cfg = getattr(model, 'cfg', None)
-        if cfg is None:
-            raise ValueError('the model has no config (model.cfg); build it with init_model or pass '
-                             'pipeline=')
-        pipeline = test_pipeline_cfg(cfg)
-    register_all_modules(init_default_scope=False)
-    first = pipeline[0].get('type') if pipeline else None
-    transforms = [TRANSFORMS.build(t) for t in pipeline]
-    path_pipeline = Compose(transforms)
-    array_pipeline = Compose(transforms[1:] if first in LOADING_TRANSFORMS else transforms)
+    pipelines = _Pipelines(model, pipeline)
     items = _to_items(images, channel_order)
     if camids is not None and len(camids) != len(items):
         raise ValueError(f'{len(camids)} camids for {len(items)} images')
@@ -240,16 +264,8 @@ def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int
     bar = _progress(len(items), progress, 'features')
     with _test_flip(model, flip):
         for start in range(0, len(items), batch_size):
-            batch = []
-            for i in range(start, min(start + batch_size, len(items))):
-                item = items[i]
-                meta = dict(pid=-1, camid=int(camids[i]) if camids is not None else 0, domain=0)
-                if isinstance(item, str):
-                    batch.append(path_pipeline(dict(meta, img_path=item)))
-                else:
-                    batch.append(array_pipeline(dict(meta, img_path=f'<image {i}>', img=item,
-                                                     img_shape=item.shape[:2],
-                                                     ori_shape=item.shape[:2])))
+            batch = [pipelines(items[i], i, 0 if camids is None else camids[i])
+                     for i in range(start, min(start + batch_size, len(items)))]
             outputs = model.test_step(pseudo_collate(batch))
             feats.append(torch.stack([s.pred_feature for s in outputs]).float().cpu())
             if bar is not None:

@@ -4,13 +4,14 @@ attention follows the part-aware mask (eq. 3-4), trained with ``PATHead``'s loss
 Token order: ``[cls, part_1 .. part_P, image tokens]``; the backbone (``ViTReID`` with
 ``num_extra_tokens=P``) takes ``attn_mask`` (T, T) bool, True = may attend.
 """
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
 
 from reidengine.models.reid import ReIDModel
 from reidengine.registry import MODELS
 from reidengine.structures import ReIDDataSample, stack_meta
+from reidengine.visualization.attention import capture_attention
 
 from .memory_bank import PartMemoryBank
 from .part_attention import PartAttentionMask
@@ -88,6 +89,23 @@ class PATModel(ReIDModel):
         if self.neck is not None:
             x = self.neck(x)
         return x
+
+    @torch.no_grad()
+    def attention_maps(self, inputs: torch.Tensor,
+                       data_samples: Optional[List[ReIDDataSample]] = None) -> Dict[str, torch.Tensor]:
+        """Attention of the last block (head mean) from the cls token and each part token to the
+        image tokens, on the patch grid: ``{'cls': (B, 1, h, w), 'parts': (B, P, h, w)}``.
+
+        Under the part-aware mask a part token only attends inside its band (eq. 4), so its map
+        is zero outside it; the maps are the rows of A = softmax(q k^T / sqrt(d) + mask).
+        """
+        with capture_attention(self.backbone.blocks[-1].attn) as record:
+            self.extract_feat(inputs, data_samples)
+        attn = record.weights
+        rows, cols = self.backbone.grid_size
+        prefix = self.backbone.num_prefix_tokens
+        to_image = attn[:, :prefix, prefix:].reshape(attn.shape[0], prefix, rows, cols)
+        return {'cls': to_image[:, :1], 'parts': to_image[:, 1:1 + self.part_mask.num_parts]}
 
     @torch.no_grad()
     def part_features(self, inputs: torch.Tensor,
