@@ -136,3 +136,16 @@ def _has_grad_cam():
     except ImportError:
         return False
     return True
+
+
+def test_test_tool_show_dir(tiny_reid, tmp_path, monkeypatch):
+    import runpy
+    import sys
+    tool = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'test.py')
+    monkeypatch.setattr(sys, 'argv', ['test.py', tiny_reid.config, tiny_reid.checkpoint,
+                                      '--work-dir', str(tmp_path / 'work'),
+                                      '--show-dir', str(tmp_path / 'pics')])
+    runpy.run_path(tool, run_name='__main__')
+    assert (tmp_path / 'work' / 'results_test.md').is_file()
+    folder = tmp_path / 'pics' / '0_CustomReIDFolder'
+    assert {'ranked_lists_worst.png', 'roc_histogram.png', 'threshold.json'} <= set(os.listdir(folder))

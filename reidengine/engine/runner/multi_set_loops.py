@@ -9,6 +9,7 @@ its own copy of ``test_evaluator`` whose metric prefix is the set's name, so the
 import copy
 import json
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -97,7 +98,11 @@ class _MultiSetEvalLoop(BaseLoop):
 
     def _evaluate_set(self, loader, evaluator) -> dict:
         self.runner.model.eval()
-        for idx, data_batch in enumerate(loader):
+        batches = loader
+        if is_main_process() and sys.stderr.isatty():  # a progress bar on a terminal only
+            from tqdm import tqdm
+            batches = tqdm(loader, desc=f'{self.phase} features', unit='batch', leave=False)
+        for idx, data_batch in enumerate(batches):
             self.run_iter(idx, data_batch, evaluator)
         return evaluator.evaluate(len(loader.dataset))
 
