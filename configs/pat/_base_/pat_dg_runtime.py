@@ -43,9 +43,9 @@ custom_hooks = [
 max_epochs = 60
 warmup_epochs = 10
 base_lr = 1e-3
-# Cosine length after the warm-up. The released code hard-codes a 120-epoch cosine (lr still about
-# half the base at epoch 60); T_max = 100 approximates it (equal at epochs 10 and 60, within 6%
-# between): `--cfg-options param_scheduler.1.T_max=100`.
+# Cosine length after the warm-up. The released code's schedule (a cosine hard-coded to 120 epochs,
+# lr still about half the base at epoch 60) is reproduced exactly by
+# param_scheduler = [dict(type='ReleasedPATCosineLR')] (configs/pat/pat_market2duke_released.py).
 cosine_epochs = max_epochs - warmup_epochs
 optim_wrapper = dict(
     type='OptimWrapper',
