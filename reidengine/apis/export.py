@@ -42,7 +42,8 @@ class NormalizedReIDModel(nn.Module):
         self.model = model
         pre = model.data_preprocessor
         if getattr(pre, '_enable_normalize', False):
-            mean, std = pre.mean.detach().clone().view(1, -1, 1, 1), pre.std.detach().clone().view(1, -1, 1, 1)
+            mean = pre.mean.detach().clone().view(1, -1, 1, 1)
+            std = pre.std.detach().clone().view(1, -1, 1, 1)
         else:
             mean, std = torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1)
         self.register_buffer('mean', mean.float(), persistent=False)

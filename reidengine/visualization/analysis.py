@@ -4,8 +4,6 @@ The protocol is the evaluator's (``evaluation.functional.rank``): junk gallery i
 and, with the same-camera filter, gallery items of the query's identity AND camera are not
 ranked. AP per query comes from ``rank_statistics``, the kernel of the reported mAP.
 """
-from typing import Optional
-
 import numpy as np
 import torch
 

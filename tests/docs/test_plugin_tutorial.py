@@ -4,8 +4,6 @@ import os.path as osp
 import re
 import sys
 
-import pytest
-
 DOC = osp.join(osp.dirname(__file__), '..', '..', 'docs', 'plugin_tutorial.md')
 BLOCK = re.compile(r'^```python (file=(?P<file>\S+)|(?P<run>run))\n(?P<code>.*?)^```', re.M | re.S)
 
