@@ -111,8 +111,9 @@ def draw_attention(images: Sequence[np.ndarray], maps: Dict[str, torch.Tensor],
             columns.append((name if m.shape[1] == 1 else f'{name}[{c}]', m[:, c].numpy()))
     h, w = images[0].shape[0] * scale, images[0].shape[1] * scale
     gap, head = 6, 40
-    canvas = np.full((head + len(images) * (h + gap), (len(columns) + 1) * (w + gap) + gap, 3),
-                     255, np.uint8)
+    title_w = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] + 2 * gap
+    canvas = np.full((head + len(images) * (h + gap),
+                      max((len(columns) + 1) * (w + gap) + gap, title_w), 3), 255, np.uint8)
     _text(canvas, title, gap, 16, 0.45)
     for c, (label, _) in enumerate([('image', None)] + columns):
         _text(canvas, label, gap + c * (w + gap), head - 6, 0.36)
