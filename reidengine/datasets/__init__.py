@@ -9,9 +9,11 @@ from .msmt17 import MSMT17
 from .multi_source import MultiSourceDataset
 from .occluded_duke import OccludedDuke
 from .synergyreid import SynergyReID
+from .own_data import ReIDCSVList, ReIDIdentityFolders
 from . import samplers, synthreid, transforms  # noqa: F401
 
 __all__ = [
     'BaseReIDDataset', 'DatasetNotFoundError', 'CUHK03NP', 'CustomReIDFolder', 'DukeMTMCreID', 'Market1501',
-    'MSMT17', 'MultiSourceDataset', 'OccludedDuke', 'SynergyReID', 'resolve_data_root'
+    'MSMT17', 'MultiSourceDataset', 'OccludedDuke', 'ReIDCSVList', 'ReIDIdentityFolders',
+    'SynergyReID', 'resolve_data_root'
 ]

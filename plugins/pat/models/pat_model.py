@@ -6,7 +6,7 @@ mask's ``bands``: the backbone gets ``num_extra_tokens=P`` and the head ``num_pa
 The mask reaches the backbone through ``backbone_kwargs`` (``attn_mask`` (T, T) bool, True = may
 attend).
 """
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
 
@@ -14,6 +14,7 @@ from reidengine.models.backbones import check_backbone
 from reidengine.models.reid import ReIDModel
 from reidengine.registry import MODELS
 from reidengine.structures import ReIDDataSample
+from reidengine.visualization.attention import capture_attention
 
 from .memory_bank import PartMemoryBank
 from .part_attention import PartAttentionMask
@@ -83,6 +84,23 @@ class PATModel(ReIDModel):
         """Camera ids (SIE) as ``ReIDModel``, plus the part-aware attention mask."""
         return dict(super().backbone_kwargs(inputs, data_samples),
                     attn_mask=self.attention_mask(inputs.device))
+
+    @torch.no_grad()
+    def attention_maps(self, inputs: torch.Tensor,
+                       data_samples: Optional[List[ReIDDataSample]] = None) -> Dict[str, torch.Tensor]:
+        """Attention of the last block (head mean) from the cls token and each part token to the
+        image tokens, on the patch grid: ``{'cls': (B, 1, h, w), 'parts': (B, P, h, w)}``.
+
+        Under the part-aware mask a part token only attends inside its band (eq. 4), so its map
+        is zero outside it; the maps are the rows of A = softmax(q k^T / sqrt(d) + mask).
+        """
+        with capture_attention(self.backbone.blocks[-1].attn) as record:
+            self.extract_feat(inputs, data_samples)
+        attn = record.weights
+        rows, cols = self.backbone.grid_size
+        prefix = self.backbone.num_prefix_tokens
+        to_image = attn[:, :prefix, prefix:].reshape(attn.shape[0], prefix, rows, cols)
+        return {'cls': to_image[:, :1], 'parts': to_image[:, 1:1 + self.part_mask.num_parts]}
 
     @torch.no_grad()
     def part_features(self, inputs: torch.Tensor,

@@ -11,6 +11,7 @@ the features reach the evaluator as float32 and the metrics are computed in floa
 import copy
 import json
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -103,7 +104,11 @@ class _MultiSetEvalLoop(BaseLoop):
 
     def _evaluate_set(self, loader, evaluator) -> dict:
         self.runner.model.eval()
-        for idx, data_batch in enumerate(loader):
+        batches = loader
+        if is_main_process() and sys.stderr.isatty():  # a progress bar on a terminal only
+            from tqdm import tqdm
+            batches = tqdm(loader, desc=f'{self.phase} features', unit='batch', leave=False)
+        for idx, data_batch in enumerate(batches):
             self.run_iter(idx, data_batch, evaluator)
         return evaluator.evaluate(len(loader.dataset))
 

@@ -36,6 +36,9 @@ class ReIDMetric(BaseMetric):
         roc: also report ``TPR@FPR=1e-04``, ``1e-03``, ``1e-02`` over all valid pairs.
         chunk_size: queries per distance block (bounds memory: chunk_size x gallery floats).
         num_workers: evaluation threads (default: torch's thread count; ``functional/parallel.py``).
+        same_camera_filter: drop the gallery items of the query's identity AND camera (Market
+            protocol). None: on unless the test set's metainfo says ``has_cameras=False`` (own
+            data without camera ids: every same-identity gallery item is then a true match).
         collect_device, prefix, collect_dir: see ``mmengine.evaluator.BaseMetric``.
     """
 
@@ -44,6 +47,7 @@ class ReIDMetric(BaseMetric):
                  aqe: Optional[dict] = None, cuhk03_single_gallery_shot: bool = False,
                  single_gallery_shot_repeats: int = 10, seed: int = 0, roc: bool = False,
                  chunk_size: int = 256, num_workers: Optional[int] = None,
+                 same_camera_filter: Optional[bool] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None, collect_dir: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
@@ -52,6 +56,12 @@ class ReIDMetric(BaseMetric):
                             num_workers=num_workers)
         self.single_gallery_shot = dict(num_repeats=single_gallery_shot_repeats, seed=seed) \
             if cuhk03_single_gallery_shot else None
+        self.same_camera_filter = same_camera_filter
+
+    def uses_camera_filter(self) -> bool:
+        if self.same_camera_filter is not None:
+            return bool(self.same_camera_filter)
+        return (self.dataset_meta or {}).get('has_cameras', True) is not False
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -77,6 +87,14 @@ class ReIDMetric(BaseMetric):
         pids = torch.tensor([r['pid'] for r in results])
         camids = torch.tensor([r['camid'] for r in results])
         q, g = is_query, ~is_query
-        return evaluate_features(feats[q], feats[g], q_pids=pids[q], q_camids=camids[q],
-                                 g_pids=pids[g], g_camids=camids[g],
+        q_camids, g_camids = camids[q], camids[g]
+        if not self.uses_camera_filter():
+            if self.single_gallery_shot is not None:
+                raise ValueError('ReIDMetric: the CUHK03 single-gallery-shot CMC draws one gallery '
+                                 'image per camera and needs camera ids; this test set has none '
+                                 '(has_cameras=False)')
+            # distinct query and gallery cameras: the same-camera filter removes nothing
+            q_camids, g_camids = torch.zeros_like(q_camids), torch.ones_like(g_camids)
+        return evaluate_features(feats[q], feats[g], q_pids=pids[q], q_camids=q_camids,
+                                 g_pids=pids[g], g_camids=g_camids,
                                  single_gallery_shot=self.single_gallery_shot, **self.options)

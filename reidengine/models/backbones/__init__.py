@@ -18,6 +18,7 @@ The backbone contract (what models and plugins may rely on; ``check_backbone`` c
 from .clip_vit import *  # noqa: F401,F403
 from .contract import check_backbone
 from .dinov2 import *  # noqa: F401,F403
+from .mobilenetv2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .timm_cnn import *  # noqa: F401,F403
 from .vit import *  # noqa: F401,F403

