@@ -96,9 +96,10 @@ def export_onnx(model: nn.Module, out_file: str, input_size: Optional[Tuple[int,
     require_deploy()
     if input_dtype not in ('float32', 'uint8'):
         raise ValueError(f"input_dtype must be 'float32' or 'uint8', got {input_dtype!r}")
-    if getattr(getattr(model, 'backbone', None), 'uses_camera', False):
-        raise ExportError(f'{type(model.backbone).__name__} uses camera ids (SIE): the exported '
-                          'graph has no camera input; export a model without camera embedding')
+    with_camera = [type(m).__name__ for m in model.modules() if getattr(m, 'uses_camera', False)]
+    if with_camera:
+        raise ExportError(f'{with_camera[0]} uses camera ids (SIE): the exported graph has no camera '
+                          'input; export a model without camera embedding (sie_num_cams=0)')
     height, width = input_size or test_input_size(model.cfg)
     wrapper = NormalizedReIDModel(model.eval(), flip).eval()
     dtype = torch.uint8 if input_dtype == 'uint8' else torch.float32
