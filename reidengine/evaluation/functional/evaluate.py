@@ -11,11 +11,11 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 
 from .distance import check_features, check_metric, prepare_features
-from .query_expansion import average_query_expansion
+from .query_expansion import average_query_expansion, check_aqe_params
 from .distance import pairwise_distance
 from .parallel import run_chunks, single_threaded_ops
 from .rank import RankAccumulator, drop_junk
-from .rerank import KReciprocalReranker
+from .rerank import KReciprocalReranker, check_rerank_params
 from .roc import RocAccumulator
 from .single_gallery_shot import SingleGalleryShotAccumulator
 
@@ -39,6 +39,26 @@ def _check_options(name: str, options: Optional[dict], allowed: Sequence[str]) -
     if unknown:
         raise ValueError(f'unknown {name} option(s) {sorted(unknown)}; allowed: {list(allowed)}')
     return dict(options)
+
+
+def check_eval_options(metric: str, rerank: Optional[dict] = None, aqe: Optional[dict] = None,
+                       ranks: Sequence[int] = (1, 5, 10)):
+    """Validate the options of :func:`evaluate_features` without any feature; returns
+    ``(rerank, aqe)`` normalised (None when off, a dict of the given keys when on).
+
+    ``ReIDMetric`` calls it when it is built, so a typo fails before the test set is extracted.
+    """
+    check_metric(metric)
+    ranks = list(ranks)
+    if not ranks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ranks):
+        raise ValueError(f'ranks must be a non-empty list of ints >= 1, got {ranks}')
+    rerank = _check_options('rerank', rerank, RERANK_KEYS)
+    aqe = _check_options('aqe', aqe, AQE_KEYS)
+    if rerank is not None:
+        check_rerank_params(**rerank)
+    if aqe is not None:
+        check_aqe_params(**aqe)
+    return rerank, aqe
 
 
 def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], q_pids, q_camids, g_pids,
@@ -94,7 +114,7 @@ def evaluate_features(query: torch.Tensor, gallery: torch.Tensor, q_pids, q_cami
 def _evaluate_features(query, gallery, q_pids, q_camids, g_pids, g_camids, metric,
                        normalize_feat, ranks, rerank, aqe, single_gallery_shot, roc, chunk_size,
                        num_workers):
-    check_metric(metric)
+    rerank, aqe = check_eval_options(metric, rerank, aqe, ranks)
     query = check_features(query, 'query features')
     gallery = check_features(gallery, 'gallery features')
     if query.shape[1] != gallery.shape[1]:
@@ -104,8 +124,6 @@ def _evaluate_features(query, gallery, q_pids, q_camids, g_pids, g_camids, metri
     q_camids = _check_ids('query camids', q_camids, len(query))
     g_pids = _check_ids('gallery pids', g_pids, len(gallery))
     g_camids = _check_ids('gallery camids', g_camids, len(gallery))
-    rerank = _check_options('rerank', rerank, RERANK_KEYS)
-    aqe = _check_options('aqe', aqe, AQE_KEYS)
 
     gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
     if aqe is not None:

@@ -58,6 +58,18 @@ def _expand_segments(ptr: torch.Tensor, keys: torch.Tensor):
     return entry, ptr[keys][entry] + offsets
 
 
+def check_rerank_params(k1: int = 20, k2: int = 6, lambda_value: float = 0.3) -> None:
+    """Reject re-ranking parameters outside their ranges (before any feature is extracted)."""
+    for name, value in (('k1', k1), ('k2', k2)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f'rerank {name} must be an int, got {value!r}')
+    if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
+        raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
+    if isinstance(lambda_value, bool) or not isinstance(lambda_value, (int, float)) \
+            or not 0.0 <= lambda_value <= 1.0:
+        raise ValueError(f'rerank lambda_value must be a number in [0, 1], got {lambda_value!r}')
+
+
 class KReciprocalReranker:
     """Re-ranked query-gallery distances, produced one block of query rows at a time.
 
@@ -72,10 +84,7 @@ class KReciprocalReranker:
     def __init__(self, query: torch.Tensor, gallery: torch.Tensor, metric: str = 'euclidean',
                  k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256,
                  num_workers: Optional[int] = None, tile: int = 2048):
-        if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
-            raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
-        if not 0.0 <= lambda_value <= 1.0:
-            raise ValueError(f'rerank lambda_value must be in [0, 1], got {lambda_value}')
+        check_rerank_params(k1, k2, lambda_value)
         self.query, self.gallery, self.metric = query, gallery, metric
         self.k1, self.k2, self.lambda_value, self.chunk_size = k1, k2, lambda_value, chunk_size
         self.num_workers = num_workers
