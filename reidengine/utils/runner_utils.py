@@ -6,11 +6,16 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 
+from .config_knobs import check_dead_options, resolve_config
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='directory for logs, checkpoints and results')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--data-root', help='folder holding the datasets: the data_root of every '
+                        'dataset the config leaves unset (default: the config\'s data_root, else '
+                        '$REID_DATA_ROOT, else data/)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -47,9 +52,12 @@ def load_config(args) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file {args.config} does not exist')
     cfg = Config.fromfile(args.config)
+    cfg.setdefault('data_root', None)  # a knob of every config (config_knobs.py)
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options, args.config)
+        check_dead_options(cfg, args.cfg_options, args.config, RUNNER_KEYS)
         cfg.merge_from_dict(args.cfg_options)
+    resolve_config(cfg, getattr(args, 'data_root', None))
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

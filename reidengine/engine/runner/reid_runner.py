@@ -156,6 +156,9 @@ class ReIDRunner(Runner):
     # ---------------------------------------------------------------- building
     @classmethod
     def from_cfg(cls, cfg) -> 'ReIDRunner':
+        if isinstance(cfg, Config):  # '${knob}' references and unset data roots (config_knobs.py)
+            from reidengine.utils.config_knobs import resolve_config
+            resolve_config(cfg)
         if isinstance(cfg, Config) and not isinstance(cfg, _FormatOnceConfig):
             cfg = copy.copy(cfg)
             object.__setattr__(cfg, '__class__', _FormatOnceConfig)
