@@ -61,7 +61,7 @@ def model_step_seconds(batch: int, repeats: int, device: str) -> float:
         type='PATModel',
         data_preprocessor=dict(type='ReIDDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
         backbone=dict(type='ViTReID', arch='vit_base_patch16_224', img_size=(256, 128),
-                      num_extra_tokens=3, drop_path_rate=0.1, frozen_patch_embed=True),
+                      drop_path_rate=0.1, frozen_patch_embed=True),
         head=dict(type='PATHead', in_channels=768, num_classes=700))).to(device).train()
     model.memory_bank.resize(1000)
     model.memory_bank.fill(torch.randn(1000, 3, 768, device=device), torch.arange(1000, device=device),

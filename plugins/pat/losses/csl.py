@@ -12,7 +12,7 @@ Eq. 10 sums the loss over samples and parts; here it is averaged over both (as t
 does), so that its scale, and the learning rate it calls for, does not depend on the batch size or on
 the number of parts. All parts are handled as one batched tensor operation.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
@@ -57,12 +57,14 @@ class CrossIDSimilarityLoss(nn.Module):
         sq_dist = feats.pow(2).sum(-1, keepdim=True) + bank.pow(2).sum(-1).unsqueeze(1) - 2 * dots
         return -self.scale * sq_dist
 
-    def forward(self, feats: torch.Tensor, bank: torch.Tensor,
-                own_indices: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, feats: torch.Tensor, bank: torch.Tensor, own_indices: torch.Tensor,
+                valid: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """Args:
             feats: (B, P, D) part features of the batch (gradient flows here).
             bank: (P, N, D) memory bank (no gradient).
             own_indices: (B,) bank index of each sample (excluded from its comparison).
+            valid: (N,) bool, entries that hold a feature (default: all); the others are left out
+                of the comparison, as images the released bank has not seen yet.
 
         Returns:
             The loss and the (B, P, k) bank indices of the positives (nearest first).
@@ -72,15 +74,18 @@ class CrossIDSimilarityLoss(nn.Module):
             raise ValueError(f'CrossIDSimilarityLoss: features of shape {tuple(feats.shape)} do '
                              f'not match a bank of shape {tuple(bank.shape)} (expected '
                              f'(batch, {num_parts}, {bank.shape[2]}))')
-        if num_entries - 1 < self.k:
+        num_valid = num_entries if valid is None else int(valid.sum())
+        if num_valid - 1 < self.k:
             raise ValueError(f'CrossIDSimilarityLoss: k={self.k} positives but the bank holds '
-                             f'only {num_entries} entries per part (own entry excluded)')
+                             f'only {num_valid} filled entries per part (own entry excluded)')
         # fp32 even under mixed precision: distances of ~1e3 need the mantissa
         with torch.autocast(device_type=feats.device.type, enabled=False):
             dtype = torch.promote_types(feats.dtype, torch.float32)
             logits = self.similarity(feats.to(dtype), bank.detach().to(dtype))
             own = own_indices.to(logits.device).view(1, -1, 1).expand(num_parts, -1, 1)
             logits = logits.scatter(-1, own, float('-inf'))
+            if valid is not None:
+                logits = logits.masked_fill(~valid.to(logits.device), float('-inf'))
             top_logits, top_idx = logits.topk(self.k, dim=-1)
             loss = torch.logsumexp(logits, -1) - torch.logsumexp(top_logits, -1)  # (P, B)
         return self.loss_weight * loss.mean(), top_idx.transpose(0, 1)

@@ -94,7 +94,9 @@ class PartMemoryBank(nn.Module):
     @torch.no_grad()
     def update(self, feats: torch.Tensor, indices: torch.Tensor, pids: torch.Tensor,
                gather: bool = True) -> None:
-        """Momentum update of eq. 5 (t > 0): ``w = (1 - m) w + m f`` for every entry of the batch.
+        """Momentum update of eq. 5 (t > 0): ``w = (1 - m) w + m f`` for every entry of the batch;
+        an entry not filled yet (``pids < 0``: left out of a fill over the identity-sampled
+        training loader) takes ``f`` itself, as the released code adds an image when first seen.
 
         An image drawn twice in one (gathered) batch is updated once per occurrence, in batch
         order, exactly as a per-sample loop would do.
@@ -109,9 +111,16 @@ class PartMemoryBank(nn.Module):
         for rank in range(int(occurrence.max()) + 1 if indices.numel() else 0):
             sel = occurrence == rank
             idx = indices[sel]
-            self.features[:, idx] = ((1 - self.momentum) * self.features[:, idx]
-                                     + self.momentum * feats[:, sel])
+            momentum = torch.where(self.pids[idx] < 0, 1.0, self.momentum).to(self.features)
+            momentum = momentum.view(1, -1, 1)
+            self.features[:, idx] = ((1 - momentum) * self.features[:, idx]
+                                     + momentum * feats[:, sel])
             self.pids[idx] = pids[sel]
+
+    @property
+    def filled(self) -> torch.Tensor:
+        """(N,) bool: entries holding a feature (CSL compares against these only)."""
+        return self.pids >= 0
 
 
 def _occurrence_rank(indices: torch.Tensor) -> torch.Tensor:

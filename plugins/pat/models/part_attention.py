@@ -36,12 +36,17 @@ def band_rows(num_rows: int, bands: Sequence[Tuple[float, float]]) -> list:
     return rows
 
 
-def _random_span(start: int, end: int, generator: Optional[torch.Generator]) -> Tuple[int, int]:
-    """A random non-empty sub-range ``[a, b)`` of ``[start, end)``."""
-    a, b = torch.randint(start, end + 1, (2,), generator=generator).tolist()
-    while a == b:
-        b = int(torch.randint(start, end + 1, (1,), generator=generator))
-    return min(a, b), max(a, b)
+def _released_span(start: int, end: int, size: int,
+                   generator: Optional[torch.Generator]) -> Tuple[int, int]:
+    """The released code's random span of a band ``[start, end)`` of a grid axis of ``size`` cells,
+    as a half-open range.
+
+    Released rule (``generate_2d_mask``): ``t, h = sorted(random.sample(range(start, end + 1), 2))``,
+    then cells ``t .. h`` inclusive, cut at the grid edge. So the span holds at least two cells
+    unless cut, and may reach one cell past the band's end (``h = end``).
+    """
+    t, h = sorted((start + torch.randperm(end - start + 1, generator=generator)[:2]).tolist())
+    return t, min(h + 1, size)
 
 
 def region_masks(grid_size: Tuple[int, int],
@@ -50,16 +55,16 @@ def region_masks(grid_size: Tuple[int, int],
                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """(P, rows*cols) bool: which image tokens belong to each part's region.
 
-    With ``random_subregions`` each region is a random non-empty sub-rectangle of its band (the
-    released code's training behaviour; drawn anew at every call).
+    With ``random_subregions`` each region is a random sub-rectangle drawn from its band by the
+    released code's rule (``_released_span`` for rows and for columns; drawn anew at every call).
     """
     num_rows, num_cols = grid_size
     regions = torch.zeros(len(bands), num_rows, num_cols, dtype=torch.bool)
     for p, (start, end) in enumerate(band_rows(num_rows, bands)):
         col_start, col_end = 0, num_cols
         if random_subregions:
-            start, end = _random_span(start, end, generator)
-            col_start, col_end = _random_span(0, num_cols, generator)
+            start, end = _released_span(start, end, num_rows, generator)
+            col_start, col_end = _released_span(0, num_cols, num_cols, generator)
         regions[p, start:end, col_start:col_end] = True
     return regions.flatten(1)
 

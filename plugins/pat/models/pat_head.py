@@ -1,9 +1,11 @@
 """Head of PAT (Sec. 3.2-3.4): global ID + triplet losses on the cls token, CSL on the part tokens.
 
 Input: the backbone's (B, T, D) tokens ``[cls, part_1 .. part_P, image tokens]`` after the final norm.
-- ID loss on BN(cls) through a bias-free classifier: PSD (eq. 7-8) by default, or plain
-  label-smoothed CE (what the released code trains with: its PSD never runs).
-- Soft-margin triplet with hard mining on the pre-BN cls feature (eq. 9).
+The cls token goes through the core ``BNNeckHead`` (BNNeck, bias-free classifier, metric loss):
+- ID loss on BN(cls): PSD (eq. 7-8) by default, or plain label-smoothed CE (what the released code
+  trains with: its PSD never runs).
+- Soft-margin triplet with hard mining on the pre-BN cls feature (Euclidean distance, as the released
+  code; eq. 9 writes it squared: ``TripletLoss(squared=True)``).
 - CSL (eq. 6) of each part token against its memory bank (eq. 5), which is momentum-updated with the
   batch before the loss of the iteration.
 Test feature (``forward``): the cls token before BN (the metric L2-normalises it).
@@ -11,8 +13,8 @@ Test feature (``forward``): the cls token before BN (the metric L2-normalises it
 from typing import Dict, List
 
 import torch
-from torch import nn
 
+from reidengine.models.heads import BNNeckHead
 from reidengine.registry import MODELS
 from reidengine.structures import ReIDDataSample, stack_meta
 
@@ -29,18 +31,18 @@ def meta_tensor(data_samples: List[ReIDDataSample], key: str, device) -> torch.T
 
 
 @MODELS.register_module()
-class PATHead(nn.Module):
+class PATHead(BNNeckHead):
     """Args:
         in_channels: token size D.
         num_classes: number of training identities.
-        num_parts: number of part tokens (they follow the cls token).
+        num_parts: number of part tokens after the cls token (``PATModel`` sets it from its bands).
         memory_momentum: m of eq. 5.
         num_samples: memory-bank size; 0 lets ``PATMemoryBankHook`` size it from the training set.
-        bnneck / classifier: configs of the BN neck and of the bias-free classifier.
-        id_loss: ``PartGuidedSelfDistillation`` (paper) or ``CrossEntropyLabelSmooth`` (released
-            code) config.
-        triplet_loss: config of the triplet loss on the pre-BN cls feature.
         csl_loss: ``CrossIDSimilarityLoss`` config.
+        bnneck, classifier: as ``BNNeckHead``.
+        loss_cls: ``PartGuidedSelfDistillation`` (paper) or ``CrossEntropyLabelSmooth`` (released
+            code) config.
+        loss_triplet: config of the metric loss on the pre-BN cls feature.
     """
 
     def __init__(self,
@@ -49,29 +51,19 @@ class PATHead(nn.Module):
                  num_parts: int = 3,
                  memory_momentum: float = 0.1,
                  num_samples: int = 0,
-                 bnneck: dict = dict(type='BNNeck'),
+                 csl_loss: dict = dict(type='CrossIDSimilarityLoss'),
+                 bnneck=True,
                  classifier: dict = dict(type='LinearClassifier'),
-                 id_loss: dict = dict(type='PartGuidedSelfDistillation'),
-                 triplet_loss: dict = dict(type='TripletLoss', margin=None, hard_mining=True),
-                 csl_loss: dict = dict(type='CrossIDSimilarityLoss')):
-        super().__init__()
-        if not isinstance(num_classes, int) or num_classes <= 0:
-            raise ValueError(f'PATHead: num_classes must be a positive int (the number of training '
-                             f'identities, model.head.num_classes), got {num_classes!r}')
+                 loss_cls: dict = dict(type='PartGuidedSelfDistillation'),
+                 loss_triplet: dict = dict(type='TripletLoss', margin=None, hard_mining=True)):
+        super().__init__(in_channels, num_classes, bnneck=bnneck, classifier=classifier,
+                         loss_cls=loss_cls, loss_triplet=loss_triplet, triplet_feat='before_bn',
+                         test_feat='before_bn')
         if not isinstance(num_parts, int) or num_parts <= 0:
             raise ValueError(f'PATHead: num_parts must be a positive int, got {num_parts!r}')
         self.num_parts = num_parts
-        self.bnneck = MODELS.build(dict(bnneck, in_channels=in_channels))
-        self.classifier = MODELS.build(dict(classifier, in_channels=in_channels,
-                                            num_classes=num_classes))
-        self.id_loss = MODELS.build(id_loss)
-        self.triplet_loss = MODELS.build(triplet_loss)
         self.csl_loss = MODELS.build(csl_loss)
         self.memory_bank = PartMemoryBank(num_parts, in_channels, memory_momentum, num_samples)
-
-    @property
-    def uses_psd(self) -> bool:
-        return isinstance(self.id_loss, PartGuidedSelfDistillation)
 
     def _check_tokens(self, tokens: torch.Tensor) -> None:
         if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3 \
@@ -88,7 +80,7 @@ class PATHead(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Test feature: the cls token before BN, (B, D)."""
         self._check_tokens(tokens)
-        return tokens[:, 0]
+        return super().forward(tokens[:, 0])
 
     def loss(self, tokens: torch.Tensor,
              data_samples: List[ReIDDataSample]) -> Dict[str, torch.Tensor]:
@@ -102,15 +94,16 @@ class PATHead(nn.Module):
         cls, parts = tokens[:, 0], tokens[:, 1:1 + self.num_parts]
 
         self.memory_bank.update(parts.detach(), indices, labels)  # eq. 5, before the loss
-        loss_csl, neighbours = self.csl_loss(parts, self.memory_bank.features, indices)
+        loss_csl, neighbours = self.csl_loss(parts, self.memory_bank.features, indices,
+                                             valid=self.memory_bank.filled)
 
-        logits = self.classifier(self.bnneck(cls))
-        if self.uses_psd:
+        logits = self.logits(cls)
+        if isinstance(self.loss_cls, PartGuidedSelfDistillation):
             neighbour_pids = self.memory_bank.pids[neighbours.flatten(1)]  # (B, P * k)
-            loss_id = self.id_loss(logits, labels, neighbour_pids)
+            loss_id = self.loss_cls(logits, labels, neighbour_pids)
         else:
-            loss_id = self.id_loss(logits, labels)
+            loss_id = self.loss_cls(logits, labels)
         return dict(loss_id=loss_id,
-                    loss_triplet=self.triplet_loss(cls, labels),
+                    loss_triplet=self.loss_triplet(cls, labels),
                     loss_csl=loss_csl,
                     acc_id=(logits.detach().argmax(1) == labels).float().mean())

@@ -1,27 +1,37 @@
 """Part-aware Transformer (PAT, Ni et al., CVPR 2023, Sec. 3.1): a ViT with part tokens whose
 attention follows the part-aware mask (eq. 3-4), trained with ``PATHead``'s losses.
 
-Token order: ``[cls, part_1 .. part_P, image tokens]``; the backbone (``ViTReID`` with
-``num_extra_tokens=P``) takes ``attn_mask`` (T, T) bool, True = may attend.
+Token order: ``[cls, part_1 .. part_P, image tokens]``. The number of parts P is stated once, by the
+mask's ``bands``: the backbone gets ``num_extra_tokens=P`` and the head ``num_parts=P`` from it.
+The mask reaches the backbone through ``backbone_kwargs`` (``attn_mask`` (T, T) bool, True = may
+attend).
 """
 from typing import List, Optional
 
 import torch
 
+from reidengine.models.backbones import check_backbone
 from reidengine.models.reid import ReIDModel
 from reidengine.registry import MODELS
-from reidengine.structures import ReIDDataSample, stack_meta
+from reidengine.structures import ReIDDataSample
 
 from .memory_bank import PartMemoryBank
 from .part_attention import PartAttentionMask
 
 
+def _with_parts(cfg: dict, key: str, num_parts: int, where: str) -> dict:
+    """``cfg`` with ``key=num_parts``; a different value already there is an error."""
+    if cfg.get(key) not in (None, num_parts):
+        raise ValueError(f'PATModel: {where}.{key}={cfg[key]} but part_attention.bands gives '
+                         f'{num_parts} parts; leave {where}.{key} unset (it follows the bands)')
+    return dict(cfg, **{key: num_parts})
+
+
 @MODELS.register_module()
 class PATModel(ReIDModel):
     """Args:
-        backbone: ViT config with ``num_extra_tokens`` = number of parts, ``forward(x, camids=None,
-            attn_mask=None)`` and attributes ``grid_size`` and ``num_prefix_tokens``.
-        head: ``PATHead`` config.
+        backbone: ViT config (``ViTReID`` family); ``num_extra_tokens`` follows the bands.
+        head: ``PATHead`` config; ``num_parts`` follows the bands.
         part_attention: ``PartAttentionMask`` arguments: ``bands``, ``visibility``
             ('paper' | 'official'), ``random_subregions`` (training only).
         neck, data_preprocessor, test_cfg, init_cfg: as ``ReIDModel``.
@@ -39,22 +49,15 @@ class PATModel(ReIDModel):
                  data_preprocessor: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(backbone=backbone, head=head, neck=neck,
-                         data_preprocessor=data_preprocessor, test_cfg=test_cfg,
+        part_mask = PartAttentionMask(**(part_attention or {}))
+        super().__init__(backbone=_with_parts(backbone, 'num_extra_tokens', part_mask.num_parts,
+                                              'backbone'),
+                         head=_with_parts(head, 'num_parts', part_mask.num_parts, 'head'),
+                         neck=neck, data_preprocessor=data_preprocessor, test_cfg=test_cfg,
                          init_cfg=init_cfg)
-        self.part_mask = PartAttentionMask(**(part_attention or {}))
+        check_backbone(self.backbone, ('grid_size', 'num_prefix_tokens'), owner='PATModel')
+        self.part_mask = part_mask
         self._fixed_masks = {}
-        for name in ('grid_size', 'num_prefix_tokens'):
-            if not hasattr(self.backbone, name):
-                raise TypeError(f'PATModel: backbone {type(self.backbone).__name__} has no '
-                                f'attribute {name!r}; expected a ViTReID-like backbone')
-        if self.backbone.num_prefix_tokens != 1 + self.part_mask.num_parts:
-            raise ValueError(f'PATModel: {self.part_mask.num_parts} part bands need a backbone with '
-                             f'1 + {self.part_mask.num_parts} prefix tokens (num_extra_tokens='
-                             f'{self.part_mask.num_parts}), got {self.backbone.num_prefix_tokens}')
-        if getattr(self.head, 'num_parts', None) != self.part_mask.num_parts:
-            raise ValueError(f'PATModel: head num_parts={getattr(self.head, "num_parts", None)} '
-                             f'but {self.part_mask.num_parts} part bands')
         self._ddp_params_and_buffers_to_ignore = [
             f'head.memory_bank.{name}' for name, _ in self.memory_bank.named_buffers()]
 
@@ -75,19 +78,11 @@ class PATModel(ReIDModel):
             self._fixed_masks[key] = self.part_mask(grid, training=False, device=device)
         return self._fixed_masks[key]
 
-    def extract_feat(self, inputs: torch.Tensor,
-                     data_samples: Optional[List[ReIDDataSample]] = None) -> torch.Tensor:
-        """(B, T, D) tokens of the backbone under the part-aware mask (then the optional neck)."""
-        kwargs = dict(attn_mask=self.attention_mask(inputs.device))
-        if getattr(self.backbone, 'uses_camera', False):
-            if data_samples is None:
-                raise ValueError(f'{type(self.backbone).__name__} uses camera ids (SIE) '
-                                 'but no data samples were given')
-            kwargs['camids'] = stack_meta(data_samples, 'camid', device=inputs.device)
-        x = self.backbone(inputs, **kwargs)
-        if self.neck is not None:
-            x = self.neck(x)
-        return x
+    def backbone_kwargs(self, inputs: torch.Tensor,
+                        data_samples: Optional[List[ReIDDataSample]] = None) -> dict:
+        """Camera ids (SIE) as ``ReIDModel``, plus the part-aware attention mask."""
+        return dict(super().backbone_kwargs(inputs, data_samples),
+                    attn_mask=self.attention_mask(inputs.device))
 
     @torch.no_grad()
     def part_features(self, inputs: torch.Tensor,

@@ -117,7 +117,9 @@ class ResNetReID(nn.Module):
             used by tests and the CPU demo (stage widths base x 1, 2, 4, 8).
 
     Attributes ``stem`` (conv1, bn1, relu, maxpool) and ``layer1``..``layer4`` are the stages as modules;
-    ``out_channels`` lists the channels of each returned stage.
+    ``out_channels`` lists the channels of each returned stage. Multi-branch CNNs (MGN, MDPR) run a
+    shared trunk with ``forward_stages(x, 0, 2)`` and give each branch ``copy.deepcopy(self.layer3)``
+    etc. (copies carry the pretrained weights: they are loaded at construction).
     """
 
     uses_camera = False
@@ -172,8 +174,9 @@ class ResNetReID(nn.Module):
                 for blk in layer:
                     blk.bn1 = IBN(blk.bn1.num_features, ibn_ratio)
         _set_first_block_stride(self.layer4, last_stride)
-        stage_channels = [base_channels * 2 ** i * block.expansion for i in range(4)]
-        self.out_channels: List[int] = [stage_channels[i] for i in out_indices]
+        self.stage_channels = [base_channels] + [base_channels * 2 ** i * block.expansion
+                                                 for i in range(4)]
+        self.out_channels: List[int] = [self.stage_channels[i + 1] for i in out_indices]
 
         if pretrained is not None:
             self.load_pretrained_weights(pretrained, weights_format)
@@ -183,6 +186,26 @@ class ResNetReID(nn.Module):
     def res_layers(self) -> List[nn.Sequential]:
         """``[layer1, layer2, layer3, layer4]``."""
         return [self.layer1, self.layer2, self.layer3, self.layer4]
+
+    def stage(self, index: int) -> nn.Module:
+        """Stage ``index``: 0 = stem, 1..4 = layer1..layer4."""
+        if index not in range(5):
+            raise ValueError(f'ResNetReID: stage index {index!r}; expected 0 (stem) .. 4 (layer4)')
+        return self.stem if index == 0 else self.res_layers[index - 1]
+
+    def out_channels_of(self, index: int) -> int:
+        """Channels after stage ``index`` (0 = stem, 1..4 = layer1..layer4)."""
+        self.stage(index)
+        return self.stage_channels[index]
+
+    def forward_stages(self, x: torch.Tensor, first: int = 0, last: int = 4) -> torch.Tensor:
+        """Run stages ``first..last`` inclusive (0 = stem, 1..4 = layer1..layer4) on ``x``."""
+        if not 0 <= first <= last <= 4:
+            raise ValueError(f'ResNetReID.forward_stages: need 0 <= first <= last <= 4, got '
+                             f'first={first}, last={last}')
+        for index in range(first, last + 1):
+            x = self.stage(index)(x)
+        return x
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         x = self.stem(x)

@@ -10,6 +10,12 @@
 - One boolean attention mask shared by the batch, all layers and all heads (PAT eq. 3-4), applied by
   ``F.scaled_dot_product_attention`` (True = may attend).
 - Pretrained position embeddings resampled to the ReID grid (TransReID's ``resize_pos_embed``).
+- Attention replacement point (as timm's ``attn_layer``): ``attn_layer=dict(type=...)`` builds a
+  registered subclass of timm's ``Attention`` for every block (or ``attn_layer_indices``), with the
+  block's own sizes and ``layer_index``, and loads the original attention's weights into it strictly,
+  so the checkpoint keys (``blocks.i.attn.qkv``, ``.proj``) are unchanged (AAformer's auto-alignment).
+- Gradient checkpointing in the block loop (as timm's ``set_grad_checkpointing``): activations of a
+  block are recomputed in the backward pass instead of kept (two ViT-B encoders at once: DRFormer).
 
 ``ViTReID`` holds the shared implementation; ``CLIPViTReID`` (clip_vit.py) and ``DINOv2ReID`` (dinov2.py)
 only change how the blocks are configured and how checkpoints are converted to this module's key layout.
@@ -21,7 +27,8 @@ import timm
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
-from timm.models.vision_transformer import VisionTransformer
+from timm.models.vision_transformer import Attention, VisionTransformer
+from torch.utils.checkpoint import checkpoint
 from torch import nn
 
 from reidengine.registry import MODELS
@@ -180,6 +187,14 @@ class ViTReID(nn.Module):
             square (e.g. a ReID checkpoint trained at 256x128); square grids are inferred.
         frozen_patch_embed: freeze the patch embedding (PAT).
         in_chans: image channels.
+        attn_layer: config of a registered subclass of timm's ``Attention`` that replaces the blocks'
+            attention; built with the block's ``dim``, ``num_heads``, ``qkv_bias``, ``qk_norm``,
+            ``proj_bias``, ``attn_drop``, ``proj_drop`` and ``layer_index`` plus its own arguments,
+            then given the original attention's weights (same keys). Its forward is
+            ``forward(x, attn_mask=None)``.
+        attn_layer_indices: blocks whose attention is replaced (default: all).
+        grad_checkpointing: recompute each block's activations in the backward pass (less memory,
+            about one more forward of compute); also ``set_grad_checkpointing()``.
     """
     weights_formats = ('auto', 'timm', 'reidengine')
     _arch_defaults: dict = {}
@@ -202,7 +217,10 @@ class ViTReID(nn.Module):
                  pos_embed_interp: str = 'bilinear',
                  pretrained_grid: Optional[Sequence[int]] = None,
                  frozen_patch_embed: bool = False,
-                 in_chans: int = 3):
+                 in_chans: int = 3,
+                 attn_layer: Optional[dict] = None,
+                 attn_layer_indices: Optional[Sequence[int]] = None,
+                 grad_checkpointing: bool = False):
         super().__init__()
         name = type(self).__name__
         if extra_token_init not in ('cls', 'random'):
@@ -253,8 +271,12 @@ class ViTReID(nn.Module):
         self.blocks = vit.blocks
         self.norm = vit.norm
         for block in self.blocks:  # masked attention must go through F.scaled_dot_product_attention
-            block.attn.fused_attn = True
+            if hasattr(block.attn, 'fused_attn'):
+                block.attn.fused_attn = True
         del vit
+        if attn_layer is not None:
+            self._replace_attention(attn_layer, attn_layer_indices)
+        self.grad_checkpointing = grad_checkpointing
 
         self.frozen_patch_embed = frozen_patch_embed
         if frozen_patch_embed:
@@ -266,6 +288,39 @@ class ViTReID(nn.Module):
     def _build_vit(self, arch: Union[str, dict], **kwargs) -> VisionTransformer:
         """The timm model whose blocks and norms this backbone takes over."""
         return build_timm_vit(arch, defaults=self._arch_defaults, **kwargs)
+
+    def _replace_attention(self, cfg: dict, indices: Optional[Sequence[int]]) -> None:
+        """Swap the blocks' attention for ``cfg``'s class, keeping their weights and keys."""
+        name = type(self).__name__
+        depth = len(self.blocks)
+        indices = list(range(depth)) if indices is None else list(indices)
+        if any(not isinstance(i, int) or not 0 <= i < depth for i in indices):
+            raise ValueError(f'{name}: attn_layer_indices must be block indices in [0, {depth}), '
+                             f'got {indices}')
+        for i in indices:
+            old = self.blocks[i].attn
+            new = MODELS.build(dict(cfg, dim=old.qkv.in_features, num_heads=old.num_heads,
+                                    qkv_bias=old.qkv.bias is not None,
+                                    qk_norm=not isinstance(old.q_norm, nn.Identity),
+                                    proj_bias=old.proj.bias is not None,
+                                    attn_drop=old.attn_drop.p, proj_drop=old.proj_drop.p,
+                                    layer_index=i))
+            if not isinstance(new, Attention):
+                raise TypeError(f'{name}: attn_layer {cfg.get("type")!r} builds a '
+                                f'{type(new).__name__}; expected a subclass of timm\'s Attention '
+                                '(so the checkpoint keys stay blocks.i.attn.qkv / .proj)')
+            try:
+                new.load_state_dict(old.state_dict())
+            except RuntimeError as err:
+                raise ValueError(f'{name}: attn_layer {cfg.get("type")!r} does not have the keys '
+                                 f'of timm\'s Attention: {err}') from err
+            if hasattr(new, 'fused_attn'):
+                new.fused_attn = True
+            self.blocks[i].attn = new
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute block activations in the backward pass (timm's method of the same name)."""
+        self.grad_checkpointing = enable
 
     def _init_extra_tokens(self) -> None:
         with torch.no_grad():
@@ -326,7 +381,10 @@ class ViTReID(nn.Module):
             self.check_attn_mask(attn_mask)
             attn_mask = attn_mask.to(x.device)
         for block in self.blocks:
-            x = block(x, attn_mask=attn_mask)
+            if self.grad_checkpointing and torch.is_grad_enabled():
+                x = checkpoint(block, x, attn_mask, use_reentrant=False)
+            else:
+                x = block(x, attn_mask=attn_mask)
         return x
 
     def output(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,8 +1,7 @@
-"""Necks: global pooling (GeM, average), token selection, BNNeck."""
-from .bnneck import BNNeck
+"""Necks: global pooling (GeM, average) and token selection."""
 from .pooling import GeneralizedMeanPooling, GlobalAvgPool
 from .token_select import TokenSelect
 
 GeM = GeneralizedMeanPooling
 
-__all__ = ['GeneralizedMeanPooling', 'GeM', 'GlobalAvgPool', 'TokenSelect', 'BNNeck']
+__all__ = ['GeneralizedMeanPooling', 'GeM', 'GlobalAvgPool', 'TokenSelect']

@@ -13,13 +13,26 @@ from reidengine.registry import MODELS
 from reidengine.structures import ReIDDataSample, stack_meta
 
 
+def camera_kwargs(backbone, inputs: torch.Tensor,
+                  data_samples: Optional[List[ReIDDataSample]]) -> dict:
+    """``dict(camids=(B,) LongTensor)`` for a backbone with ``uses_camera``, else ``{}``."""
+    if not getattr(backbone, 'uses_camera', False):
+        return {}
+    if data_samples is None:
+        raise ValueError(f'{type(backbone).__name__} uses camera ids (SIE) but no data samples '
+                         'were given')
+    return dict(camids=stack_meta(data_samples, 'camid', device=inputs.device))
+
+
 @MODELS.register_module()
 class ReIDModel(BaseModel):
     """Backbone -> (neck) -> head.
 
     Args:
-        backbone: config of the backbone. A backbone whose attribute ``uses_camera`` is true
-            (ViT with SIE) receives ``camids=`` from the data samples.
+        backbone: config of the backbone (the contract: ``reidengine.models.backbones``). It is
+            called with ``backbone_kwargs()``: ``camids=`` from the data samples when its
+            ``uses_camera`` is true (ViT with SIE). None only for subclasses that build their
+            own (``MultiBackboneReIDModel``).
         neck: optional config of the neck (pooling, token selection).
         head: config of the head; it implements ``loss(feats, data_samples)`` and
             ``predict(feats, data_samples)``.
@@ -39,22 +52,24 @@ class ReIDModel(BaseModel):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = MODELS.build(backbone) if backbone is not None else None
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
         self.test_cfg = dict(test_cfg or {})
 
+    def backbone_kwargs(self, inputs: torch.Tensor,
+                        data_samples: Optional[List[ReIDDataSample]] = None) -> dict:
+        """Keyword arguments of the backbone's forward taken from the data samples.
+
+        Default: ``camids`` (B,) for a backbone whose ``uses_camera`` is true (SIE). A plugin
+        overrides this (PAT adds its attention mask) instead of copying ``extract_feat``.
+        """
+        return camera_kwargs(self.backbone, inputs, data_samples)
+
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: Optional[List[ReIDDataSample]] = None):
-        """Backbone then neck."""
-        if getattr(self.backbone, 'uses_camera', False):
-            if data_samples is None:
-                raise ValueError(f'{type(self.backbone).__name__} uses camera ids (SIE) '
-                                 'but no data samples were given')
-            camids = stack_meta(data_samples, 'camid', device=inputs.device)
-            x = self.backbone(inputs, camids=camids)
-        else:
-            x = self.backbone(inputs)
+        """Backbone (with ``backbone_kwargs``) then neck."""
+        x = self.backbone(inputs, **self.backbone_kwargs(inputs, data_samples))
         if self.neck is not None:
             x = self.neck(x)
         return x

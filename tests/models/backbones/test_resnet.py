@@ -190,3 +190,18 @@ def test_narrow_variant_keeps_the_layout_and_scales_every_width(depth):
 def test_base_channels_must_be_a_usable_width():
     with pytest.raises(ValueError, match='base_channels=3'):
         ResNetReID(depth=18, base_channels=3)
+
+
+def test_forward_stages_compose_to_the_full_forward():
+    """Stage 0 = stem, 1..4 = layer1..4; a shared trunk + a branch equals the whole network."""
+    torch.manual_seed(0)
+    model = ResNetReID(depth=18, base_channels=8, out_indices=(2, 3)).eval()
+    x = torch.randn(2, 3, 64, 32)
+    layer3, layer4 = model(x)
+    trunk = model.forward_stages(x, 0, 2)
+    torch.testing.assert_close(model.forward_stages(trunk, 3, 3), layer3)
+    torch.testing.assert_close(model.forward_stages(trunk, 3, 4), layer4)
+    assert model.stage(0) is model.stem and model.stage(4) is model.layer4
+    assert [model.out_channels_of(i) for i in range(5)] == [8, 8, 16, 32, 64]
+    with pytest.raises(ValueError, match='first <= last'):
+        model.forward_stages(x, 3, 1)

@@ -47,16 +47,16 @@ def test_config_has_the_paper_settings(name):
     assert backbone.img_size == (256, 128) and backbone.stride_size == 16
     assert backbone.drop_path_rate == 0.1 and backbone.frozen_patch_embed
     if name.startswith('pat_'):
-        assert model.type == 'PATModel' and backbone.num_extra_tokens == 3
+        assert model.type == 'PATModel' and len(model.part_attention.bands) == 3
         assert backbone.extra_token_init == 'cls'
         assert model.part_attention == dict(bands=[(0.0, 0.5), (0.25, 0.75), (0.5, 1.0)],
                                             visibility='paper', random_subregions=False)
         head = model.head
         assert head.memory_momentum == 0.1
         assert (head.csl_loss.k, head.csl_loss.form, head.csl_loss.scale) == (10, 'distance', 0.02)
-        assert head.id_loss == dict(type='PartGuidedSelfDistillation', alpha=0.5, lam=0.5,
+        assert head.loss_cls == dict(type='PartGuidedSelfDistillation', alpha=0.5, lam=0.5,
                                     epsilon=0.1, loss_weight=1.0)
-        assert head.triplet_loss.margin is None and head.triplet_loss.hard_mining
+        assert head.loss_triplet.margin is None and head.loss_triplet.hard_mining
         assert [h.type for h in cfg.custom_hooks] == ['PATMemoryBankHook']
     else:
         assert model.type == 'ReIDModel' and cfg.custom_hooks == []

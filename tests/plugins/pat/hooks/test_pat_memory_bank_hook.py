@@ -46,7 +46,7 @@ def build_model():
         data_preprocessor=dict(type='ReIDDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
                                bgr_to_rgb=True),
         backbone=dict(type='ViTReID', arch=dict(embed_dim=32, depth=1, num_heads=2),
-                      img_size=IMG, patch_size=4, stride_size=4, num_extra_tokens=3),
+                      img_size=IMG, patch_size=4, stride_size=4),
         part_attention=dict(random_subregions=True),  # must be off in the (eval-mode) fill pass
         head=dict(type='PATHead', in_channels=32, num_classes=5,
                   csl_loss=dict(type='CrossIDSimilarityLoss', k=2))))
@@ -123,3 +123,66 @@ def test_bad_model_or_pipeline_raises(train_sets):
     hook = PATMemoryBankHook(FILL_PIPELINE, num_workers=0)
     with pytest.raises(TypeError, match='expected a PATModel'):
         hook.before_train(fake_runner(torch.nn.Linear(2, 2), dataset))
+
+
+class _ListLoader:
+    """A training loader stand-in yielding the given index batches of ``dataset`` (train pipeline)."""
+
+    def __init__(self, dataset, batches):
+        self.dataset, self.batches = dataset, batches
+
+    def __iter__(self):
+        from mmengine.dataset import pseudo_collate
+        for batch in self.batches:
+            yield pseudo_collate([self.dataset[i] for i in batch])
+
+
+def test_released_fill_uses_the_training_loader_and_adds_left_out_images_when_first_seen(train_sets):
+    """fill_with='training_loader': training mode, training pipeline (here: mirrored images), a
+    repeated image momentum-updated, images the sampler left out empty until first seen."""
+    register_all_modules()
+    dataset = DATASETS.build(dict(train_sets[0], pipeline=TRAIN_PIPELINE))
+    model = build_model()
+    model.backbone.blocks[0].drop_path1.drop_prob = 0.0  # deterministic in training mode
+    model.backbone.blocks[0].drop_path2.drop_prob = 0.0
+    model.part_mask.random_subregions = False
+    runner = SimpleNamespace(model=model, train_dataloader=_ListLoader(dataset, [[0, 2, 0], [3]]),
+                             iter=0, seed=0)
+    runner.train_dataloader.dataset = dataset
+    hook = HOOKS.build(dict(type='PATMemoryBankHook', fill_with='training_loader'))
+    model.eval()
+    rng_state = torch.get_rng_state()
+    hook.before_train(runner)
+    assert torch.equal(torch.get_rng_state(), rng_state) and not model.training
+    bank = model.memory_bank
+
+    def mirrored(i):
+        img = torch.from_numpy(cv2.imread(dataset.get_data_info(i)['img_path'])).flip(-2)
+        inputs = model.data_preprocessor(dict(inputs=[img.permute(2, 0, 1).contiguous()]), False)
+        return model.part_features(inputs['inputs'])[0]
+
+    assert bank.is_initialized and bank.filled.tolist() == [True, False, True, True, False]
+    for i in (0, 2, 3):  # image 0 seen twice: 0.9 f + 0.1 f = f
+        assert torch.allclose(bank.features[:, i], mirrored(i), atol=1e-5), i
+    assert not torch.allclose(mirrored(0), direct_part_features(model, dataset.get_data_info(0)['img_path']))
+    # in training, image 1 (left out by the fill) is written directly when first seen
+    feats = torch.randn(1, 3, 32)
+    bank.update(feats, torch.tensor([1]), torch.tensor([0]), gather=False)
+    assert torch.equal(bank.features[:, 1], feats[0]) and bank.filled[1]
+    bank.update(2 * feats, torch.tensor([1]), torch.tensor([0]), gather=False)
+    assert torch.allclose(bank.features[:, 1], 1.1 * feats[0])  # then momentum
+
+
+def test_csl_leaves_unfilled_entries_out():
+    from plugins.pat.losses.csl import CrossIDSimilarityLoss
+    torch.manual_seed(0)
+    loss = CrossIDSimilarityLoss(k=1)
+    feats, bank = torch.randn(1, 1, 4), torch.randn(1, 4, 4)
+    bank[0, 3] = feats[0, 0]  # the nearest entry, but not filled
+    valid = torch.tensor([True, True, True, False])
+    value, neighbours = loss(feats, bank, torch.tensor([0]), valid=valid)
+    logits = -0.02 * ((feats[0, 0] - bank[0, 1:3]) ** 2).sum(-1)  # entries 1, 2 (0 is own)
+    expected = torch.logsumexp(logits, 0) - logits.max()
+    assert torch.allclose(value, expected) and int(neighbours[0, 0, 0]) in (1, 2)
+    with pytest.raises(ValueError, match='filled entries'):
+        CrossIDSimilarityLoss(k=3)(feats, bank, torch.tensor([0]), valid=valid)

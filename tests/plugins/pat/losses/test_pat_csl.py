@@ -77,7 +77,7 @@ def test_gradient_reaches_features_only():
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match='form'):
         CrossIDSimilarityLoss(form='cosine')
-    with pytest.raises(ValueError, match='only 4 entries'):
+    with pytest.raises(ValueError, match='only 4 filled entries'):
         CrossIDSimilarityLoss(k=4)(torch.zeros(1, 1, 2), torch.zeros(1, 4, 2), torch.tensor([0]))
     with pytest.raises(ValueError, match='do not match'):
         CrossIDSimilarityLoss(k=1)(torch.zeros(1, 2, 2), torch.zeros(1, 4, 2), torch.tensor([0]))

@@ -20,11 +20,11 @@ def build_model(depth=2, visibility='paper', random_subregions=False, num_classe
         data_preprocessor=dict(type='ReIDDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
                                bgr_to_rgb=True),
         backbone=dict(type='ViTReID', arch=dict(embed_dim=64, depth=depth, num_heads=2),
-                      img_size=IMG, patch_size=4, stride_size=4, num_extra_tokens=3,
+                      img_size=IMG, patch_size=4, stride_size=4,
                       extra_token_init='cls', drop_path_rate=0.1, frozen_patch_embed=True),
         part_attention=dict(visibility=visibility, random_subregions=random_subregions),
-        head=dict(type='PATHead', in_channels=64, num_classes=num_classes, num_parts=3,
-                  memory_momentum=0.1, id_loss=id_loss,
+        head=dict(type='PATHead', in_channels=64, num_classes=num_classes,
+                  memory_momentum=0.1, loss_cls=id_loss,
                   csl_loss=dict(type='CrossIDSimilarityLoss', k=3, scale=0.02))))
 
 
@@ -165,9 +165,22 @@ def test_bank_in_state_dict_round_trip_and_ignored_by_ddp():
     assert torch.equal(fresh.memory_bank.pids, model.memory_bank.pids)
 
 
-def test_mismatched_backbone_raises():
+def test_part_count_follows_the_bands():
+    """P is stated once, by the bands: the backbone's extra tokens and the head's parts follow."""
     register_all_modules()
-    with pytest.raises(ValueError, match='prefix tokens'):
+    model = MODELS.build(dict(
+        type='PATModel',
+        backbone=dict(type='ViTReID', arch=dict(embed_dim=16, depth=1, num_heads=2),
+                      img_size=IMG, patch_size=4, stride_size=4),
+        part_attention=dict(bands=[(0.0, 0.6), (0.4, 1.0)]),
+        head=dict(type='PATHead', in_channels=16, num_classes=2)))
+    assert model.backbone.num_extra_tokens == 2 and model.head.num_parts == 2
+    assert model.attention_mask().shape[0] == 1 + 2 + model.backbone.grid_size[0] * model.backbone.grid_size[1]
+
+
+def test_contradicting_part_count_raises():
+    register_all_modules()
+    with pytest.raises(ValueError, match='backbone.num_extra_tokens=2 but part_attention.bands gives 3'):
         MODELS.build(dict(
             type='PATModel',
             backbone=dict(type='ViTReID', arch=dict(embed_dim=16, depth=1, num_heads=2),

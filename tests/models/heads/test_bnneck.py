@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from reidengine.models.necks import BNNeck
+from reidengine.models.heads import BNNeck
 
 
 def test_init_and_frozen_bias():
