@@ -1,4 +1,4 @@
-"""The runner of reidengine: MMEngine's ``Runner`` made trustworthy for long runs (reliability issue).
+"""The runner of reidengine: MMEngine's ``Runner`` made trustworthy for long runs (docs/reliability.md).
 
 What it adds to ``mmengine.runner.Runner``:
 
