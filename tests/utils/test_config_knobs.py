@@ -207,3 +207,30 @@ def test_every_knob_is_documented():
     docs = open(osp.join(REPO, 'docs', 'configs.md')).read()
     for knob in CONFIG_KNOBS:
         assert f'`{knob}`' in docs
+
+
+def test_the_runner_built_by_the_tools_follows_the_knobs(tmp_path):
+    """End to end through the tools' set-up: the runner's loop, optimizer and schedulers."""
+    from reidengine.utils.runner_utils import build_runner
+    root = str(write_market(tmp_path / 'data', ids=(1, 2, 3, 4)))
+    body = (f'max_epochs = 7\nwarmup_epochs = 2\nbase_lr = 0.05\n'
+            "img_size = (32, 16)\n"
+            "model = dict(backbone=dict(arch=dict(embed_dim=16, depth=1, num_heads=2,\n"
+            "                                     _delete_=True), patch_size=8, stride_size=8),\n"
+            "             head=dict(in_channels=16, num_classes=4))\n"
+            "train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,\n"
+            "                        sampler=dict(num_instances=2, batch_size=8))\n"
+            "test_dataloader = None\ntest_evaluator = None\ntest_cfg = None\n")
+    cfg = tool_config(child(tmp_path, VIT, body), '--data-root', root, '--work-dir',
+                      tmp_path / 'work', '--cfg-options', 'max_epochs=6')
+    runner = build_runner(cfg)
+    loop = runner.build_train_loop(runner._train_loop)
+    assert loop.max_epochs == 6
+    assert str(loop.dataloader.dataset.root) == root
+    assert loop.dataloader.dataset[0]['inputs'].shape[1:] == (32, 16)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    assert runner.optim_wrapper.optimizer.defaults['lr'] == 0.05
+    warmup, cosine = runner.build_param_scheduler(runner.param_schedulers)
+    iters = len(loop.dataloader)  # convert_to_iter_based: epochs x iterations per epoch
+    assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (
+        2 * iters, 2 * iters, 6 * iters, 4 * iters)
