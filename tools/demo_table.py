@@ -6,8 +6,8 @@
 Each seed runs ``tools/train.py CONFIG --work-dir WORK_ROOT/seed<N> --cfg-options
 randomness.seed=<N>`` one after the other (set ``REID_DATA_ROOT`` to reuse generated SynthReID
 data), records the wall time, the CPU model and the 1-minute load average sampled during the run in
-``WORK_ROOT/seed<N>/demo_run.json``, and reads the test results from ``results_test.json``. The
-README block between ``<!-- demo-table:begin -->`` and ``<!-- demo-table:end -->`` is then
+``WORK_ROOT/seed<N>/demo_run.json`` (an optional ``note`` there is printed with the run), and reads
+the test results from ``results_test.json``. The README block between ``<!-- demo-table:begin -->`` and ``<!-- demo-table:end -->`` is then
 replaced: one row per seed, the fixed reference rows, and a line saying where and when each run was
 measured.
 """
@@ -117,6 +117,7 @@ def table_block(config: str, seeds: Dict[int, Dict]) -> str:
                      + '; '.join(f'seed {seed}: {r["date"]}, {r["cpu"]}, {r["cores"]} cores, '
                                  f'1-minute load average {r["load_mean"]} on average (max '
                                  f'{r["load_max"]}), wall time {fmt_time(r["wall_s"])}'
+                                 + (f' ({r["note"]})' if r.get('note') else '')
                                  for seed, r in runs) + '.')
     return '\n'.join(lines)
 

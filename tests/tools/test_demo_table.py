@@ -20,7 +20,7 @@ def write_seed(work_dir, unseen_map, run=None):
 
 def test_rewrites_only_the_marked_block(tmp_path):
     run = dict(date='2026-12-01', cpu='Intel(R) Xeon(R) Processor', cores=2, load_mean=7.5,
-               load_max=13.5, wall_s=2712.0)
+               load_max=13.5, wall_s=2712.0, note='on an older commit')
     write_seed(tmp_path / 'work' / 'seed0', 0.101, run)
     write_seed(tmp_path / 'work' / 'seed1', 0.159)
     readme = tmp_path / 'README.md'
@@ -33,7 +33,7 @@ def test_rewrites_only_the_marked_block(tmp_path):
     assert '| **10.1 / 9.5** (R10 50.0) | 28.0 / 31.8 |' in text
     assert '`--cfg-options randomness.seed=1` | 15.9 / 9.5 (R10 50.0) |' in text
     assert 'seed 0: 2026-12-01, Intel(R) Xeon(R) Processor, 2 cores' in text
-    assert 'wall time 45 min 12 s' in text
+    assert 'wall time 45 min 12 s (on an older commit)' in text
 
 
 def test_missing_results_and_block_are_errors(tmp_path):
