@@ -7,9 +7,9 @@ Each seed runs ``tools/train.py CONFIG --work-dir WORK_ROOT/seed<N> --cfg-option
 randomness.seed=<N>`` one after the other (set ``REID_DATA_ROOT`` to reuse generated SynthReID
 data), records the wall time, the CPU model and the 1-minute load average sampled during the run in
 ``WORK_ROOT/seed<N>/demo_run.json`` (an optional ``note`` there is printed with the run), and reads
-the test results from ``results_test.json``. The README block between ``<!-- demo-table:begin -->`` and ``<!-- demo-table:end -->`` is then
-replaced: one row per seed, the fixed reference rows, and a line saying where and when each run was
-measured.
+the test results from ``results_test.json``. The README block between ``<!-- demo-table:begin -->``
+and ``<!-- demo-table:end -->`` is then replaced: one row per seed, the fixed reference rows, and a
+line saying where and when each run was measured.
 """
 import argparse
 import json
