@@ -75,7 +75,8 @@ def _resolve(value: Any, top: dict, path: str, stack: tuple) -> Any:
                            f'"{name}", which the config does not define; set `{name} = ...` at '
                            f'the top of the config (knobs: {sorted(CONFIG_KNOBS)})')
         if name in stack:
-            raise ValueError(f'config key {path}: circular reference {" -> ".join(stack + (name, ))}')
+            chain = ' -> '.join(stack + (name, ))
+            raise ValueError(f'config key {path}: circular reference {chain}')
         return _resolve(copy.deepcopy(top[name]), top, path, stack + (name, ))
     if isinstance(value, dict):
         return type(value)((k, _resolve(v, top, f'{path}.{k}' if path else str(k), stack))
@@ -119,7 +120,7 @@ def _takes_data_root(dataset: dict) -> bool:
 
 
 def fill_dataset_roots(dataset: Any, data_root: str) -> None:
-    """Set ``data_root`` of ``dataset`` (a dataset config) and of the datasets it wraps, where unset."""
+    """Set ``data_root`` of ``dataset`` (a dataset config) and of the datasets it wraps where unset."""
     if isinstance(dataset, (list, tuple)):
         for item in dataset:
             fill_dataset_roots(item, data_root)

@@ -24,7 +24,8 @@ def test_rewrites_only_the_marked_block(tmp_path):
     write_seed(tmp_path / 'work' / 'seed0', 0.101, run)
     write_seed(tmp_path / 'work' / 'seed1', 0.159)
     readme = tmp_path / 'README.md'
-    readme.write_text('before\n<!-- demo-table:begin -->\nold rows\n<!-- demo-table:end -->\nafter\n')
+    readme.write_text('before\n<!-- demo-table:begin -->\nold rows\n'
+                      '<!-- demo-table:end -->\nafter\n')
     TOOL['main'](['--seeds', '0', '1', '--no-train', '--work-root', str(tmp_path / 'work'),
                   '--readme', str(readme)])
     text = readme.read_text()
