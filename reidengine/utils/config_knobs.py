@@ -120,7 +120,7 @@ def _takes_data_root(dataset: dict) -> bool:
 
 
 def fill_dataset_roots(dataset: Any, data_root: str) -> None:
-    """Set the unset ``data_root`` of ``dataset`` (a dataset config) and of the datasets it wraps."""
+    """Set the unset ``data_root`` of ``dataset`` (a dataset config) and of those it wraps."""
     if isinstance(dataset, (list, tuple)):
         for item in dataset:
             fill_dataset_roots(item, data_root)
