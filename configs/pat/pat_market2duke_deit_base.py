@@ -1,0 +1,7 @@
+# PAT, Table 4 row "DeiT-Base": PAT on a DeiT-Base backbone (timm 'deit_base_patch16_224', width 768),
+# trained on Market-1501, tested on DukeMTMC-reID; everything else as pat_market2duke.py.
+# ImageNet weights: a local DeiT-Base checkpoint in model.backbone.pretrained (DeiT files nest the
+# weights under "model"; the loader unwraps them).
+_base_ = ['./pat_market2duke.py']
+
+model = dict(backbone=dict(arch='deit_base_patch16_224'), head=dict(in_channels=768))
