@@ -18,6 +18,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from typing import Dict, List, Optional
@@ -111,14 +112,15 @@ def table_block(config: str, seeds: Dict[int, Dict]) -> str:
     runs = [(seed, e['run']) for seed, e in sorted(seeds.items()) if e['run']]
     if runs:
         lines.append('')
-        lines.append('Measured by `python tools/demo_table.py --seeds '
+        lines.append(textwrap.fill('Measured by `python tools/demo_table.py --seeds '
                      + ' '.join(str(s) for s in sorted(seeds)) + '` (train + test, data already '
                      'generated) on a shared machine loaded by other jobs: '
                      + '; '.join(f'seed {seed}: {r["date"]}, {r["cpu"]}, {r["cores"]} cores, '
                                  f'1-minute load average {r["load_mean"]} on average (max '
                                  f'{r["load_max"]}), wall time {fmt_time(r["wall_s"])}'
                                  + (f' ({r["note"]})' if r.get('note') else '')
-                                 for seed, r in runs) + '.')
+                                 for seed, r in runs) + '.', width=104, break_long_words=False,
+                                   break_on_hyphens=False))
     return '\n'.join(lines)
 
 
