@@ -101,8 +101,8 @@ def timing_hook(warmup: int):
 
 
 def load_cfg(path: str, work_dir: str):
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, path))
+    from reidengine.utils.config_knobs import read_config
+    cfg = read_config(osp.join(REPO, path))
     cfg.work_dir = work_dir
     cfg.train_cfg.max_epochs = 1
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
@@ -379,8 +379,8 @@ def main(argv=None):
 
 def schedule(path: str):
     """(epochs of the config's schedule, checkpoint interval in epochs)."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, path))
+    from reidengine.utils.config_knobs import read_config
+    cfg = read_config(osp.join(REPO, path))
     return int(cfg.train_cfg.max_epochs), int(cfg.default_hooks.checkpoint.get('interval', 1))
 
 

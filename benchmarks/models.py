@@ -235,15 +235,14 @@ def op_group(name: str) -> str:
 # ----------------------------------------------------------------------------- building
 def build_case(name: str, size: str):
     """(model, (H, W), optim_wrapper config, memory-bank size) of a case at 'paper' or 'demo' size."""
-    from mmengine.config import Config
-
     import plugins.pat  # noqa: F401  (PATModel, PATHead)
     from reidengine.registry import MODELS
     from reidengine.utils import register_all_modules
+    from reidengine.utils.config_knobs import read_config
 
     register_all_modules()
     case = CASES[name]
-    cfg = Config.fromfile(osp.join(REPO, case['config']))
+    cfg = read_config(osp.join(REPO, case['config']))
     model_cfg = copy.deepcopy(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model))
     if case.get('backbone'):
         model_cfg['backbone'] = dict(case['backbone'])

@@ -7,19 +7,10 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 pretrained = None  # path to jx_vit_base_p16_224-80ecf9dd.pth or a timm ViT-B/16 ImageNet checkpoint
-model = dict(
-    backbone=dict(pretrained=pretrained),
-    head=dict(num_classes=_base_.num_pids['market1501']))
+model = dict(head=dict(num_classes=_base_.num_pids['market1501']))
 
 train_dataloader = dict(dataset=_base_.market1501_train)
 test_dataloader = [dict(_base_.test_loader, dataset=_base_.market1501_test)]
 
+# knobs of the schedule base: the loop, warm-up, cosine and optimizer follow them
 max_epochs, warmup_epochs, base_lr = 120, 5, 0.008
-optim_wrapper = dict(optimizer=dict(lr=base_lr))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         T_max=max_epochs - warmup_epochs, eta_min=base_lr * 1e-3, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs + 1)

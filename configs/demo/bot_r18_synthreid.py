@@ -10,15 +10,19 @@
 _base_ = [
     '../_base_/models/bot_r50.py',
     '../_base_/datasets/reid_datasets.py',
+    '../_base_/schedules/adam_warmup_cosine.py',
     '../_base_/default_runtime.py',
 ]
+# knobs (docs/configs.md): they reach the pipelines, the backbone and the schedule through '${...}'
 img_size = (128, 64)  # SynthReID's native size
+max_epochs, warmup_epochs, base_lr = 16, 1, 1e-3
+pretrained = None  # from scratch
 synth_gen = dict()  # generate_synthreid arguments (default: 100 train / 100 test ids, 4 cameras)
 num_train_ids = 100
 
 train_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PadRandomCrop', padding=6),
     dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1, prob=0.8),
@@ -27,12 +31,12 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='PackReIDInputs'),
 ]
 
 model = dict(
-    backbone=dict(depth=18, base_channels=32, ibn='a', last_stride=1, pretrained=None),
+    backbone=dict(depth=18, base_channels=32, ibn='a', last_stride=1),
     head=dict(in_channels=256, num_classes=num_train_ids))
 
 train_dataloader = dict(
@@ -48,16 +52,5 @@ test_dataloader = [
 ]
 test_evaluator = dict(type='ReIDMetric', metric='cosine')
 
-max_epochs, warmup_epochs, base_lr = 16, 1, 1e-3
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=base_lr, weight_decay=5e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         T_max=max_epochs - warmup_epochs, eta_min=base_lr * 1e-2, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs + 1)
-test_cfg = dict(type='ReIDTestLoop')
+# schedule: the Adam base (warm-up from 0.1x, cosine to 0.01x) with the knobs above
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=4))

@@ -15,4 +15,4 @@ test_dataloader = [
 ]
 # lr 4e-4 when MSMT17 is a source (released config; the paper gives only 1e-3);
 # warm-up and cosine follow it (they are relative to the base lr)
-optim_wrapper = dict(optimizer=dict(lr=4e-4))
+base_lr = 4e-4

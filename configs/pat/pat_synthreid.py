@@ -4,7 +4,7 @@
 # AdamW; PAT's part tokens, mask, CSL and PSD as in the paper. Compare with vit_baseline_synthreid.py.
 _base_ = ['./_base_/pat_vit_b16.py', './_base_/pat_dg_runtime.py']
 
-img_size = (128, 64)  # SynthReID's native size
+img_size = (128, 64)  # SynthReID's native size (a knob: pipelines and backbone follow it)
 # generate_synthreid arguments (defaults: 100 train ids, 100 test ids, 4 cameras)
 synth_gen = dict()
 synth_train = dict(type='SynthReID', style='A', split='train', gen_cfg=synth_gen)
@@ -16,7 +16,7 @@ patch = 16  # 8x4 grid at 128x64 (patch 8 gives the paper's 16x8 grid but costs 
 
 train_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PadRandomCrop', padding=10),
     # against the camera/domain colour shifts (as in the CNN demo, configs/demo/bot_r18_synthreid.py)
@@ -27,14 +27,14 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='PackReIDInputs'),
 ]
 
 model = dict(
     # from scratch: the patch embedding is trained (PAT freezes a pretrained one)
-    backbone=dict(arch=dict(vit_arch, _delete_=True), img_size=img_size, patch_size=patch,
-                  stride_size=patch, frozen_patch_embed=False, pretrained=None),
+    backbone=dict(arch=dict(vit_arch, _delete_=True), patch_size=patch, stride_size=patch,
+                  frozen_patch_embed=False),
     head=dict(in_channels=vit_arch['embed_dim'], num_classes=num_train_ids),
     test_cfg=dict(flip=True))  # average with the mirrored image
 
@@ -51,16 +51,16 @@ custom_hooks = [
 
 # from scratch: AdamW and a longer schedule than the paper's fine-tuning (SGD 1e-3 / 60 epochs on
 # ImageNet weights); a ViT from scratch needs far more passes over 1,600 images than a CNN
-max_epochs, warmup_epochs = 80, 5
+max_epochs, warmup_epochs, base_lr = 80, 5, 5e-4
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05, _delete_=True),
+    optimizer=dict(type='AdamW', lr='${base_lr}', weight_decay=0.05, _delete_=True),
     # the classifier starts at std 0.001: a 10x lr lets the ID logits grow within the first epochs
     paramwise_cfg=dict(bias_lr_mult=1.0, custom_keys={'head.classifier': dict(lr_mult=10.0)}))
+# warm-up from 0.1x (the SGD base's 0.01x is for fine-tuning), then the base's cosine
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end='${warmup_epochs}',
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         T_max=max_epochs - warmup_epochs, eta_min_ratio=0.002, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin='${warmup_epochs}', end='${max_epochs}',
+         eta_min_ratio=0.002, convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs + 1)
 default_hooks = dict(logger=dict(interval=5))

@@ -4,7 +4,7 @@
 # (5-epoch warm-up from 0.01x, cosine hard-coded to 120 epochs, stepped per epoch).
 _base_ = ['./vit_baseline_market2duke.py']
 
-optim_wrapper = dict(optimizer=dict(lr=0.008))
+base_lr = 0.008
 param_scheduler = [dict(type='ReleasedPATCosineLR', warmup_epochs=5, cosine_epochs=120,
                         warmup_factor=0.01, min_factor=0.002)]
 train_dataloader = dict(dataset=dict(

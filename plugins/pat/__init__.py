@@ -1,4 +1,4 @@
-"""PAT plugin: Part-Aware Transformer for generalizable person ReID (Ni et al., CVPR 2023).
+"""PAT plugin: Part-Aware Transformer for generalizable person ReID (Ni et al., ICCV 2023).
 
 Importing it registers ``PATModel``, ``PATHead`` (MODELS), ``CrossIDSimilarityLoss``,
 ``PartGuidedSelfDistillation`` (MODELS), ``PATMemoryBankHook`` (HOOKS) and ``ReleasedPATCosineLR``

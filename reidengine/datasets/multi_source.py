@@ -50,8 +50,8 @@ class MultiSourceDataset(LabelArraysMixin, BaseDataset):
             if split != 'train':
                 raise ValueError(f'MultiSourceDataset: source {domain} ({cfg.get("type")}) has split={split!r}; '
                                  "only train splits can be combined")
-            if self.source_data_root is not None:
-                cfg.setdefault('data_root', self.source_data_root)
+            if cfg.get('data_root') in (None, ''):  # unset (None in the dataset base configs)
+                cfg['data_root'] = self.source_data_root
             cfg.update(domain=domain, pipeline=[])
             source = DATASETS.build(cfg)
         if not isinstance(source, BaseReIDDataset):

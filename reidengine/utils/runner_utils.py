@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from .config_checks import (ConfigOptionAction, check_config_file, check_option_types,
                             import_option_modules)
+from .config_knobs import check_dead_options, resolve_config
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionAction,
                         help='override config keys, e.g. train_cfg.max_epochs=2 '
                              'data_root="/data/my data" (spaces are kept)')
+    parser.add_argument('--data-root', help='folder holding the datasets: the data_root of every '
+                        'dataset the config leaves unset (default: the config\'s data_root, else '
+                        '$REID_DATA_ROOT, else data/)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -56,13 +60,16 @@ def check_option_keys(cfg: Config, options: dict, config_path: str) -> None:
 def load_config(args) -> Config:
     check_config_file(args.config)
     cfg = Config.fromfile(args.config)
+    cfg.setdefault('data_root', None)  # a knob of every config (config_knobs.py)
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options, args.config)
         check_option_types(cfg, args.cfg_options)
+        check_dead_options(cfg, args.cfg_options, args.config, RUNNER_KEYS)
         cfg.merge_from_dict(args.cfg_options)
         import_option_modules(cfg, args.cfg_options)
     if getattr(args, 'amp', None):
         cfg.amp = dict(cfg.get('amp') or {}, enabled=True, dtype=args.amp)
+    resolve_config(cfg, getattr(args, 'data_root', None))
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -2,7 +2,7 @@
 import os.path as osp
 
 import torch
-from mmengine.config import Config
+from reidengine.utils.config_knobs import read_config
 
 from reidengine.registry import MODELS, TRANSFORMS
 from reidengine.utils import register_all_modules
@@ -12,7 +12,7 @@ DEMO = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'demo', 'bot_r18_s
 
 
 def test_demo_trains_on_a_and_tests_the_unseen_style_first():
-    cfg = Config.fromfile(DEMO)
+    cfg = read_config(DEMO)
     assert cfg.train_dataloader.dataset.type == 'SynthReID'
     assert cfg.train_dataloader.dataset.style == 'A'
     assert [d.dataset.style for d in cfg.test_dataloader] == ['B', 'A']
@@ -21,7 +21,7 @@ def test_demo_trains_on_a_and_tests_the_unseen_style_first():
 
 def test_demo_model_is_a_half_width_resnet18_ibn_a_with_a_256_d_feature():
     register_all_modules()
-    cfg = Config.fromfile(DEMO)
+    cfg = read_config(DEMO)
     model = MODELS.build(cfg.model).eval()
     backbone = model.backbone
     assert backbone.depth == 18 and backbone.ibn == 'a'
@@ -40,7 +40,7 @@ def test_demo_model_is_a_half_width_resnet18_ibn_a_with_a_256_d_feature():
 
 def test_demo_training_pipeline_builds_and_jitters_colour():
     register_all_modules()
-    cfg = Config.fromfile(DEMO)
+    cfg = read_config(DEMO)
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert 'ColorJitter' in types and 'RandomGaussianBlur' in types
     for t in cfg.train_dataloader.dataset.pipeline:

@@ -57,3 +57,12 @@ def test_errors(all_datasets_root):
         MultiSourceDataset([query])
     with pytest.raises(TypeError, match='source 0 is a list'):
         MultiSourceDataset([[1, 2]])
+
+
+def test_sources_whose_data_root_is_none_get_the_wrappers_root(all_datasets_root):
+    # the dataset base configs write data_root=None into every dataset dict
+    sources = [dict(s, data_root=None) for s in SOURCES]
+    ds = DATASETS.build(dict(type='MultiSourceDataset', datasets=sources,
+                             data_root=str(all_datasets_root)))
+    assert ds.metainfo['num_pids'] == 8
+    assert columns(ds, 'img_path')[0].startswith(str(all_datasets_root))

@@ -1,20 +1,22 @@
 # Pipelines and dataset entries for every supported dataset, to be composed by experiment
 # configs (``_base_.market1501_train``, ``_base_.dukemtmc_test``, ...).
-# data_root=None: the REID_DATA_ROOT environment variable if set, else ``data/`` in the repo.
+# Knobs (docs/configs.md): `data_root` fills the data_root of every dataset that leaves it unset
+# (None: the REID_DATA_ROOT environment variable if set, else ``data/`` in the repo; the tools'
+# --data-root sets it); `img_size` reaches the pipelines through '${img_size}'.
 data_root = None
 img_size = (256, 128)  # (H, W)
 
 train_pipeline = [
     dict(type='LoadReIDImage'),  # on_error='skip': another item for an unreadable file (logged)
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PadRandomCrop', size=img_size, padding=10),
+    dict(type='PadRandomCrop', size='${img_size}', padding=10),
     dict(type='RandomErasing', prob=0.5),
     dict(type='PackReIDInputs'),
 ]
 test_pipeline = [
     dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
+    dict(type='ReIDResize', size='${img_size}'),
     dict(type='PackReIDInputs'),
 ]
 

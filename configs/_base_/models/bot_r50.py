@@ -7,6 +7,9 @@
 # `num_pids` (a variable here could not be overridden by the dataset base config: mmengine rejects
 # keys defined in two bases, and a later override would not reach this dict):
 #     model = dict(head=dict(num_classes=_base_.num_pids['market1501']))
+# pretrained: a knob (docs/configs.md): a local torchvision / IBN-Net ResNet checkpoint, None = from
+# scratch; `pretrained = '/path'` in a child config or `--cfg-options pretrained=/path`.
+pretrained = None
 model = dict(
     type='ReIDModel',
     data_preprocessor=dict(
@@ -15,7 +18,7 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,
         channels_last=True),  # NHWC batches: faster CPU convolutions (same numbers)
-    backbone=dict(type='ResNetReID', depth=50, last_stride=1),
+    backbone=dict(type='ResNetReID', depth=50, last_stride=1, pretrained='${pretrained}'),
     neck=dict(type='GlobalAvgPool'),  # or dict(type='GeM', p=3.0, learnable=True)
     head=dict(
         type='BNNeckHead',

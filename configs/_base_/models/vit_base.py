@@ -8,6 +8,9 @@
 # `num_pids` (a variable here could not be overridden by the dataset base config: mmengine rejects
 # keys defined in two bases, and a later override would not reach this dict):
 #     model = dict(head=dict(num_classes=_base_.num_pids['market1501']))
+# Knobs (docs/configs.md): `img_size` (from the dataset base config) and `pretrained` (a local
+# ImageNet ViT-B/16 checkpoint, None = from scratch) reach the backbone through '${...}'.
+pretrained = None
 model = dict(
     type='ReIDModel',
     data_preprocessor=dict(
@@ -18,9 +21,10 @@ model = dict(
     backbone=dict(
         type='ViTReID',
         arch='vit_base_patch16_224',
-        img_size=(256, 128),
+        img_size='${img_size}',
         stride_size=16,
-        drop_path_rate=0.1),
+        drop_path_rate=0.1,
+        pretrained='${pretrained}'),
     neck=dict(type='TokenSelect', index=0),
     head=dict(
         type='BNNeckHead',

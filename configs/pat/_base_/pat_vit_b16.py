@@ -1,5 +1,6 @@
-# PAT model (Ni et al., CVPR 2023, Sec. 3 and 4.2): ViT-B/16 at 256x128 with one part token per
-# band of part_attention.bands (3; copies of the pretrained cls token), the part-aware attention mask of eq. 3-4, and
+# PAT model (Ni et al., ICCV 2023, Sec. 3 and 4.2): ViT-B/16 at 256x128 with one part token per
+# band of part_attention.bands (3; copies of the pretrained cls token), the part-aware attention
+# mask of eq. 3-4, and
 # ID (part-guided self-distillation, eq. 7-8) + soft-margin triplet (eq. 9) on the cls token and
 # Cross-ID Similarity Learning (eq. 6) on the part tokens. Pixels normalised with mean = std = 0.5.
 #
@@ -7,6 +8,10 @@
 # Switches that reproduce the released code (see plugins/pat/README.md):
 #   part_attention.visibility='official', part_attention.random_subregions=True,
 #   head.loss_cls=dict(type='CrossEntropyLabelSmooth', epsilon=0.1)   (its PSD never runs)
+# Knobs (docs/configs.md): `img_size` (from the dataset base config) and `pretrained` reach the
+# backbone through '${...}'. pretrained: a local ImageNet ViT-B/16 checkpoint (e.g.
+# jx_vit_base_p16_224-80ecf9dd.pth), None = from scratch.
+pretrained = None
 model = dict(
     type='PATModel',
     data_preprocessor=dict(
@@ -17,14 +22,13 @@ model = dict(
     backbone=dict(
         type='ViTReID',
         arch='vit_base_patch16_224',
-        img_size=(256, 128),
+        img_size='${img_size}',
         patch_size=16,
         stride_size=16,
         extra_token_init='cls',
         drop_path_rate=0.1,
         frozen_patch_embed=True,
-        # path to a local ImageNet ViT-B/16 checkpoint (e.g. jx_vit_base_p16_224-80ecf9dd.pth)
-        pretrained=None),
+        pretrained='${pretrained}'),
     part_attention=dict(
         bands=[(0.0, 0.5), (0.25, 0.75), (0.5, 1.0)],  # rows [0, H/2), [H/4, 3H/4), [H/2, H)
         visibility='paper',

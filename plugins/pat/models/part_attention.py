@@ -1,4 +1,4 @@
-"""Part-aware attention mask of PAT (Ni et al., CVPR 2023, Sec. 3.1, eq. 3-4).
+"""Part-aware attention mask of PAT (Ni et al., ICCV 2023, Sec. 3.1, eq. 3-4).
 
 Token order: ``[cls, part_1 .. part_P, image tokens (row-major grid)]``. Each part token owns a
 region of the patch grid (by default three overlapping horizontal bands, full width). One boolean

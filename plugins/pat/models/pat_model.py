@@ -1,4 +1,4 @@
-"""Part-aware Transformer (PAT, Ni et al., CVPR 2023, Sec. 3.1): a ViT with part tokens whose
+"""Part-aware Transformer (PAT, Ni et al., ICCV 2023, Sec. 3.1): a ViT with part tokens whose
 attention follows the part-aware mask (eq. 3-4), trained with ``PATHead``'s losses.
 
 Token order: ``[cls, part_1 .. part_P, image tokens]``. The number of parts P is stated once, by the

@@ -1,4 +1,4 @@
-"""SynthReID: a procedurally drawn ReID dataset in the Market-1501 layout (brief: SynthReID)."""
+"""SynthReID: a procedurally drawn ReID dataset in the Market-1501 layout."""
 from .generator import GENERATOR_VERSION, dataset_dirname, generate_synthreid, style_pid_range, synthreid_params
 from .identities import ATTRIBUTES, sample_identities
 from .pedestrian import VIEWS, draw_pedestrian, visible_attributes

@@ -1,4 +1,4 @@
-"""SynthReID generator: writes a synthetic ReID dataset in the Market-1501 layout (brief: SynthReID).
+"""SynthReID generator: writes a synthetic ReID dataset in the Market-1501 layout.
 
 ``<root>/synthreid_<style>/{bounding_box_train,query,bounding_box_test}/PPPP_cCsS_FFFFFF_NN.jpg`` plus
 ``meta.json`` (generator version, seed, parameters, image counts) and ``annotations.json`` (the attributes

@@ -1,6 +1,6 @@
 """SynthReID identities: a person is a combination of part-level attributes.
 
-Re-identification must rest on part details, not on global colour (brief: SynthReID). Attributes come
+Re-identification must rest on part details, not on global colour. Attributes come
 from small palettes shared by everybody, and identities are sampled in *families*: a base person plus
 siblings that differ from it in one or two parts (a bag, the sleeve length, a logo, the shoe colour...),
 so a global colour histogram cannot tell siblings apart while a part-aware model can.

@@ -1,4 +1,4 @@
-"""SynthReID pedestrian renderer: draws one person's parts with OpenCV (brief: SynthReID).
+"""SynthReID pedestrian renderer: draws one person's parts with OpenCV.
 
 A person is drawn in a body frame (``v`` from 0 at the top of the head to 1 under the feet, ``u`` across
 in units of the body height, 0 on the body axis) mapped onto the image by a :class:`Placement`. What is

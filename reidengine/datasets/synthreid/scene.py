@@ -1,4 +1,4 @@
-"""SynthReID scenes: domain styles, cameras and the rendering of one bounding-box image (brief: SynthReID).
+"""SynthReID scenes: domain styles, cameras and the rendering of one bounding-box image.
 
 A *style* is a domain: its background family (street, indoor mall, park), colour cast, contrast, noise,
 resolution and JPEG quality. A *camera* of a style fixes its own background panorama, white balance,

@@ -1,4 +1,4 @@
-"""SynthReID as a dataset: generated on first use, then read with the Market-1501 parser (brief: SynthReID)."""
+"""SynthReID as a dataset: generated on first use, then read with the Market-1501 parser."""
 import inspect
 from typing import Optional, Sequence
 

@@ -1,4 +1,4 @@
-"""Checkpoint hook whose files a crash never damages (reliability issue, "Resume").
+"""Checkpoint hook whose files a crash never damages (docs/reliability.md, "Resume").
 
 MMEngine's ``CheckpointHook`` deletes the oldest kept checkpoint *before* writing the new one and
 rewrites the ``last_checkpoint`` pointer in place, so a process killed at the wrong moment can

@@ -1,4 +1,4 @@
-"""Validation that leaves the training randomness untouched (reliability issue, "Resume").
+"""Validation that leaves the training randomness untouched (docs/reliability.md, "Resume").
 
 Evaluating during training draws from the global generators (each data-loader iterator takes a
 seed from torch's generator). Then the training after a validation differs from a run resumed

@@ -1,4 +1,4 @@
-"""Stop (or skip the step) on a non-finite loss (reliability issue, "Bad input and faults").
+"""Stop (or skip the step) on a non-finite loss (docs/reliability.md, "Faults and bad input").
 
 Just before every optimizer step, the gradients are checked (one fused norm); if any is NaN or
 infinite, all gradients are dropped (``grad = None``), so the step leaves the weights and the

@@ -1,4 +1,5 @@
-"""Checkpoint files that survive crashes and load without running code (reliability issue, "Resume").
+"""Checkpoint files that survive crashes and load without running code (docs/reliability.md,
+"Checkpoint files").
 
 - :func:`atomic_save` / :func:`atomic_write_text`: write ``<file>.<host>-<pid>.tmp`` (a name of this
   process alone) in the same folder, flush and fsync it, then ``os.replace`` it over ``<file>`` and

@@ -1,4 +1,4 @@
-"""The runner of reidengine: MMEngine's ``Runner`` made trustworthy for long runs (reliability issue).
+"""The runner of reidengine: MMEngine's ``Runner`` made trustworthy for long runs (docs/reliability.md).
 
 What it adds to ``mmengine.runner.Runner``:
 
@@ -161,6 +161,9 @@ class ReIDRunner(Runner):
     # ---------------------------------------------------------------- building
     @classmethod
     def from_cfg(cls, cfg) -> 'ReIDRunner':
+        if isinstance(cfg, Config):  # '${knob}' references and unset data roots (config_knobs.py)
+            from reidengine.utils.config_knobs import resolve_config
+            resolve_config(cfg)
         if amp_settings(cfg.get('amp'))['enabled']:  # mixed precision: AMP optimizer wrapper, autocast test loops
             cfg = copy.deepcopy(cfg)
             configure_amp(cfg)

@@ -1,7 +1,7 @@
 """Functional ReID evaluation: distances, positive ranks, mAP/CMC/mINP, re-ranking, AQE, ROC."""
 from .distance import (DISTANCE_METRICS, paired_distance, pairwise_distance,
                        prepare_features)
-from .evaluate import evaluate_blocks, evaluate_distmat, evaluate_features
+from .evaluate import check_eval_options, evaluate_blocks, evaluate_distmat, evaluate_features
 from .positions import sorted_positions
 from .query_expansion import average_query_expansion
 from .parallel import run_chunks, run_tasks, single_threaded_ops
@@ -16,5 +16,5 @@ __all__ = [
     'matrix_blocks', 'run_chunks', 'run_tasks', 'single_threaded_ops', 'drop_junk',
     'KReciprocalReranker',
     'average_query_expansion', 'RocAccumulator', 'SingleGalleryShotAccumulator',
-    'evaluate_blocks', 'evaluate_features', 'evaluate_distmat'
+    'check_eval_options', 'evaluate_blocks', 'evaluate_features', 'evaluate_distmat'
 ]

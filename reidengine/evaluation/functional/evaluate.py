@@ -22,9 +22,9 @@ import torch
 
 from .distance import check_features, check_metric, pairwise_distance, prepare_features
 from .parallel import intra_op_threads, run_chunks, single_threaded_ops, worker_pool
-from .query_expansion import average_query_expansion
+from .query_expansion import average_query_expansion, check_aqe_params
 from .rank import RankAccumulator, drop_junk
-from .rerank import KReciprocalReranker
+from .rerank import KReciprocalReranker, check_rerank_params
 from .roc import RocAccumulator
 from .single_gallery_shot import SingleGalleryShotAccumulator
 
@@ -78,6 +78,26 @@ def _rank_blocks(block_fn, consume, num_rows, chunk_size, num_workers, block_row
             del block
         for future in pending:
             future.result()
+
+
+def check_eval_options(metric: str, rerank: Optional[dict] = None, aqe: Optional[dict] = None,
+                       ranks: Sequence[int] = (1, 5, 10)):
+    """Validate the options of :func:`evaluate_features` without any feature; returns
+    ``(rerank, aqe)`` normalised (None when off, a dict of the given keys when on).
+
+    ``ReIDMetric`` calls it when it is built, so a typo fails before the test set is extracted.
+    """
+    check_metric(metric)
+    ranks = list(ranks)
+    if not ranks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ranks):
+        raise ValueError(f'ranks must be a non-empty list of ints >= 1, got {ranks}')
+    rerank = _check_options('rerank', rerank, RERANK_KEYS)
+    aqe = _check_options('aqe', aqe, AQE_KEYS)
+    if rerank is not None:
+        check_rerank_params(**rerank)
+    if aqe is not None:
+        check_aqe_params(**aqe)
+    return rerank, aqe
 
 
 def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], *, q_pids, g_pids, q_camids,
@@ -154,7 +174,6 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
     """
     num_workers = num_workers or torch.get_num_threads()
     with single_threaded_ops():  # small setup ops too: no per-op thread barriers (parallel.py)
-        check_metric(metric)
         query = check_features(query, 'query features')
         gallery = check_features(gallery, 'gallery features')
         if query.shape[1] != gallery.shape[1]:
@@ -164,8 +183,7 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
         q_camids = _check_ids('query camids', q_camids, len(query))
         g_pids = _check_ids('gallery pids', g_pids, len(gallery))
         g_camids = _check_ids('gallery camids', g_camids, len(gallery))
-        rerank = _check_options('rerank', rerank, RERANK_KEYS)
-        aqe = _check_options('aqe', aqe, AQE_KEYS)
+        rerank, aqe = check_eval_options(metric, rerank, aqe, ranks)
 
         gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
         if aqe is not None:

@@ -13,6 +13,14 @@ import torch.nn.functional as F
 from .parallel import run_chunks
 
 
+def check_aqe_params(k: int = 5, alpha: float = 3.0) -> None:
+    """Reject query-expansion parameters outside their ranges (before any feature is extracted)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f'aqe k must be an int >= 1, got {k!r}')
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+        raise ValueError(f'aqe alpha must be a number >= 0, got {alpha!r}')
+
+
 def average_query_expansion(query: torch.Tensor, gallery: torch.Tensor, k: int = 5,
                             alpha: float = 3.0, chunk_size: int = 256,
                             num_workers: Optional[int] = None):

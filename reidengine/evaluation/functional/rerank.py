@@ -59,6 +59,18 @@ def _expand_segments(ptr: torch.Tensor, keys: torch.Tensor):
     return entry, ptr[keys][entry] + offsets
 
 
+def check_rerank_params(k1: int = 20, k2: int = 6, lambda_value: float = 0.3) -> None:
+    """Reject re-ranking parameters outside their ranges (before any feature is extracted)."""
+    for name, value in (('k1', k1), ('k2', k2)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f'rerank {name} must be an int, got {value!r}')
+    if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
+        raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
+    if isinstance(lambda_value, bool) or not isinstance(lambda_value, (int, float)) \
+            or not 0.0 <= lambda_value <= 1.0:
+        raise ValueError(f'rerank lambda_value must be a number in [0, 1], got {lambda_value!r}')
+
+
 def _unit_rows(feats: torch.Tensor, tol: float = 1e-5) -> torch.Tensor:
     """``feats`` L2-normalised, or as given when every row's norm is within ``tol`` of 1."""
     if len(feats) and float((feats.norm(dim=1) - 1).abs().max()) <= tol:
@@ -81,10 +93,7 @@ class KReciprocalReranker:
     def __init__(self, query: torch.Tensor, gallery: torch.Tensor, metric: str = 'euclidean',
                  k1: int = 20, k2: int = 6, lambda_value: float = 0.3, chunk_size: int = 256,
                  num_workers: Optional[int] = None, tile: int = 2048):
-        if not (k1 >= 1 and 1 <= k2 <= k1 + 1):
-            raise ValueError(f'rerank needs k1 >= 1 and 1 <= k2 <= k1 + 1, got k1={k1}, k2={k2}')
-        if not 0.0 <= lambda_value <= 1.0:
-            raise ValueError(f'rerank lambda_value must be in [0, 1], got {lambda_value}')
+        check_rerank_params(k1, k2, lambda_value)
         check_metric(metric)
         query = check_features(query, 'rerank query features')
         gallery = check_features(gallery, 'rerank gallery features')

@@ -16,7 +16,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from reidengine.registry import METRICS
-from ..functional import evaluate_features
+from ..functional import check_eval_options, evaluate_features
 
 REQUIRED_KEYS = ('pred_feature', 'pid', 'camid', 'is_query')
 
@@ -51,6 +51,8 @@ class ReIDMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None, collect_dir: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        # checked now, not after the whole test set has been extracted
+        check_eval_options(metric, rerank, aqe, ranks)
         self.options = dict(metric=metric, normalize_feat=normalize_feat, ranks=tuple(ranks),
                             rerank=rerank, aqe=aqe, roc=roc, chunk_size=chunk_size,
                             num_workers=num_workers)

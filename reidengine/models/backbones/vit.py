@@ -5,7 +5,7 @@
   ``S <= P`` gives a ``((H - P) // S + 1) x ((W - P) // S + 1)`` grid; the conv weights do not depend on S.
 - Side information embedding (TransReID Sec. 3.3, eq. 6): ``lambda * S[camid]`` added to every token
   (or only the first extra token, DRFormer Sec. 3.2).
-- Extra learnable tokens after [cls] (PAT part tokens, Ni et al., CVPR 2023, Sec. 3.1; DRFormer learnable
+- Extra learnable tokens after [cls] (PAT part tokens, Ni et al., ICCV 2023, Sec. 3.1; DRFormer learnable
   tokens), initialised from the pretrained [cls] token and its position embedding, or randomly.
 - One boolean attention mask shared by the batch, all layers and all heads (PAT eq. 3-4), applied by
   ``F.scaled_dot_product_attention`` (True = may attend).

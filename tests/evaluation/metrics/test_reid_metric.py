@@ -119,3 +119,26 @@ def test_two_rank_collection_equals_single_process(tmp_path):
     assert single.evaluate(12) != expected
     single.process(None, data[0::2] + data[1::2])
     assert single.evaluate(11) != expected
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(metric='cosin'), 'distance metric must be one of'),
+    (dict(rerank=dict(k1=20, k3=6)), "unknown rerank option(s) ['k3']"),
+    (dict(rerank=dict(k1=4, k2=6)), 'k2 <= k1 + 1'),
+    (dict(rerank=dict(lambda_value=1.5)), 'lambda_value must be a number in [0, 1]'),
+    (dict(rerank=dict(k1=20.0)), 'rerank k1 must be an int'),
+    (dict(aqe=dict(k=5, beta=3.0)), "unknown aqe option(s) ['beta']"),
+    (dict(aqe=dict(k=0)), 'aqe k must be an int >= 1'),
+    (dict(aqe=dict(alpha=-1.0)), 'aqe alpha must be a number >= 0'),
+    (dict(ranks=(0, 5)), 'ranks must be a non-empty list of ints >= 1'),
+])
+def test_bad_options_fail_when_the_metric_is_built(options, message):
+    # before any feature is extracted: the error comes from the constructor, not from evaluate()
+    with pytest.raises(ValueError) as err:
+        build(**options)
+    assert message in str(err.value)
+
+
+def test_good_options_are_accepted_when_built():
+    build(metric='euclidean', rerank=True, aqe=True)
+    build(metric='cosine', rerank=dict(k1=20, k2=6, lambda_value=0.3), aqe=dict(k=5, alpha=3.0))

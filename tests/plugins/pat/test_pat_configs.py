@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine import Config
 
 import plugins.pat  # noqa: F401
 from plugins.pat.hooks import PATMemoryBankHook
 from reidengine.engine.runner.reid_runner import ReIDRunner
 from reidengine.utils import register_all_modules
+from reidengine.utils.config_knobs import read_config
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'pat')
 CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
@@ -39,7 +39,7 @@ def by_type(pipeline, name):
 
 @pytest.mark.parametrize('name', [n for n in CONFIGS if n in NUM_CLASSES])
 def test_config_has_the_paper_settings(name):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = read_config(osp.join(CONFIG_DIR, name))
     model = cfg.model
     assert model.head.num_classes == NUM_CLASSES[name]
     assert model.data_preprocessor.mean == [127.5] * 3 and model.data_preprocessor.std == [127.5] * 3
@@ -68,7 +68,10 @@ def test_config_has_the_paper_settings(name):
     assert cfg.optim_wrapper.paramwise_cfg.bias_lr_mult == 2.0
     warmup, cosine = cfg.param_scheduler
     assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 10)
-    assert (cosine.type, cosine.begin, cosine.end, cosine.T_max) == ('CosineAnnealingLR', 10, 60, 50)
+    # T_max unset: end - begin = 50 epochs of cosine, down to 0.002x the base lr
+    assert (cosine.type, cosine.begin, cosine.end, cosine.get('T_max')) == ('CosineAnnealingLR', 10,
+                                                                          60, None)
+    assert cosine.eta_min_ratio == 0.002
     assert cfg.train_cfg.max_epochs == 60
     loader = cfg.train_dataloader
     assert loader.sampler.type == 'PKSampler' and loader.sampler.num_instances == 4
@@ -93,7 +96,7 @@ def write_market_train(root, num_ids=4, per_id=4):
 
 
 def tiny_cfg(tmp_path, max_epochs, resume=False):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'pat_market2duke.py'))
+    cfg = read_config(osp.join(CONFIG_DIR, 'pat_market2duke.py'))
     cfg.model.backbone.update(arch=dict(embed_dim=32, depth=1, num_heads=2), img_size=(32, 16),
                               patch_size=4, stride_size=4)
     cfg.model.head.update(in_channels=32, num_classes=4)
@@ -148,7 +151,7 @@ def test_synthreid_configs_build_a_working_small_model(name, model_type):
     from reidengine.registry import MODELS
     from reidengine.structures import ReIDDataSample
     register_all_modules()
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = read_config(osp.join(CONFIG_DIR, name))
     assert cfg.train_dataloader.dataset.type == 'SynthReID'
     assert cfg.train_dataloader.dataset.style == 'A'
     assert [d.dataset.style for d in cfg.test_dataloader] == ['B', 'A']

@@ -4,11 +4,11 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine import Config
 
 import plugins.pat  # noqa: F401
 from reidengine.registry import MODELS, PARAM_SCHEDULERS
 from reidengine.utils import register_all_modules
+from reidengine.utils.config_knobs import read_config
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'pat')
 TABLE4 = {'deit_tiny': 192, 'deit_small': 384, 'vit_small': 384, 'deit_base': 768}
@@ -23,7 +23,7 @@ def _build(cfg):
 @pytest.mark.parametrize('short,width', sorted(TABLE4.items()))
 def test_table4_backbones(short, width):
     for prefix, model_type in (('pat_market2duke', 'PATModel'), ('vit_baseline_market2duke', 'ReIDModel')):
-        cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{prefix}_{short}.py'))
+        cfg = read_config(osp.join(CONFIG_DIR, f'{prefix}_{short}.py'))
         model = _build(cfg)
         assert type(model).__name__ == model_type
         assert model.backbone.embed_dim == width and model.backbone.grid_size == (16, 8)
@@ -34,7 +34,7 @@ def test_table4_backbones(short, width):
 
 @pytest.mark.parametrize('parts', [2, 4, 5])
 def test_table6_part_counts_follow_evenly_overlapping_bands(parts):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, f'pat_market2duke_{parts}parts.py'))
+    cfg = read_config(osp.join(CONFIG_DIR, f'pat_market2duke_{parts}parts.py'))
     bands = cfg.model.part_attention.bands
     step = 1 / (parts + 1)
     assert len(bands) == parts and bands[0][0] == 0 and bands[-1][1] == pytest.approx(1)
@@ -45,11 +45,11 @@ def test_table6_part_counts_follow_evenly_overlapping_bands(parts):
 
 
 def test_released_reproduction_configs():
-    pat = Config.fromfile(osp.join(CONFIG_DIR, 'pat_market2duke_released.py'))
+    pat = read_config(osp.join(CONFIG_DIR, 'pat_market2duke_released.py'))
     assert pat.model.part_attention.visibility == 'official' and pat.model.part_attention.random_subregions
     assert pat.model.head.loss_cls == dict(type='CrossEntropyLabelSmooth', epsilon=0.1)
     assert pat.custom_hooks == [dict(type='PATMemoryBankHook', fill_with='training_loader')]
-    vit = Config.fromfile(osp.join(CONFIG_DIR, 'vit_baseline_market2duke_released.py'))
+    vit = read_config(osp.join(CONFIG_DIR, 'vit_baseline_market2duke_released.py'))
     assert vit.optim_wrapper.optimizer.lr == 0.008
     for cfg in (pat, vit):
         assert [s['type'] for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'LocalGrayscale'] == []
@@ -59,7 +59,7 @@ def test_released_reproduction_configs():
 
 
 def test_self_distillation_baseline_config():
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'vit_sd_market2duke.py'))
+    cfg = read_config(osp.join(CONFIG_DIR, 'vit_sd_market2duke.py'))
     model = _build(cfg)
     assert type(model).__name__ == 'BlockSelfDistillationModel' and model.blocks == list(range(12))
     assert (model.head.temperature, model.head.distill_weight) == (3.0, 0.5)

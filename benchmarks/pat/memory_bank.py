@@ -7,7 +7,7 @@ Model step = PATModel (ViT-B/16, 256x128, random weights) forward + backward of 
 small CPU the model is timed at ``--model-batch`` and scaled linearly to ``--batch`` (the ViT's cost
 is linear in the batch; the scaled number is labelled as such).
 
-    python benchmarks/pat_memory_bank.py [--entries 75000] [--batch 64] [--model-batch 8]
+    python benchmarks/pat/memory_bank.py [--entries 75000] [--batch 64] [--model-batch 8]
 """
 import argparse
 import platform
