@@ -76,6 +76,8 @@ def main(argv=None) -> int:
         check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
         import_option_modules(cfg, args.cfg_options)
+    from reidengine.utils.config_knobs import resolve_config
+    resolve_config(cfg)  # '${knob}' values and unset data roots, as the tools do
     from reidengine.registry import DATASETS
     configs = dataset_configs(cfg, args.split)
     if not configs:

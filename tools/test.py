@@ -5,6 +5,7 @@ The protocol comes from the config: its ``test_dataloader`` lists the target tes
 evaluated (Market protocol: mAP, CMC, mINP) and a table is written to the work dir.
 """
 import argparse
+import os.path as osp
 
 from reidengine.engine.runner.checkpoint_io import check_checkpoint_file
 from reidengine.utils.cli_errors import run_cli

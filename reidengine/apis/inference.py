@@ -26,6 +26,7 @@ from reidengine.datasets.base_dataset import IMG_EXTENSIONS
 from reidengine.engine.runner.checkpoint_io import load_checkpoint_safe
 from reidengine.registry import MODELS, TRANSFORMS
 from reidengine.utils import register_all_modules
+from reidengine.utils.config_knobs import resolve_references
 
 ImageInput = Union[str, np.ndarray, torch.Tensor, Sequence]
 
@@ -73,6 +74,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
             import_modules_from_strings(**config.custom_imports)
     if cfg_options:
         config.merge_from_dict(cfg_options)
+    resolve_references(config)  # '${knob}' values (reidengine/utils/config_knobs.py)
     if 'model' not in config:
         raise KeyError(f'config {config.filename} has no "model" key')
     register_all_modules(init_default_scope=False)

@@ -9,6 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from reidengine.registry import MODELS
 from reidengine.structures import ReIDDataSample
 from reidengine.utils import register_all_modules
+from reidengine.utils.config_knobs import resolve_references
 
 REPO = osp.join(osp.dirname(__file__), '..', '..', '..')
 
@@ -19,6 +20,7 @@ def tiny_model(config: str, overrides: dict = None):
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
     if overrides:
         cfg.merge_from_dict(dict(model=copy.deepcopy(overrides)))  # merging consumes _delete_
+    resolve_references(cfg)  # '${knob}' values, as the tools resolve them
     torch.manual_seed(0)
     return MODELS.build(cfg.model)
 
