@@ -51,7 +51,7 @@ def plot_roc_histogram(pos: np.ndarray, neg: np.ndarray, out_file: str,
                  label=f'same person ({len(pos)} pairs)')
     if calibration is not None and np.isfinite(calibration['threshold']):
         t = calibration['threshold']
-        label = (f'threshold {t:.4f}: FMR {calibration["false_match_rate"]:g}, '
+        label = (f'threshold {t:.4g}: FMR {calibration["false_match_rate"]:g}, '
                  f'TMR {calibration["true_match_rate"]:.3f}')
         ax_hist.axvline(t, color='black', linestyle='--', label=label)
         ax_roc.axvline(calibration['false_match_rate'], color='black', linestyle='--')

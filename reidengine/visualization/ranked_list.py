@@ -98,7 +98,7 @@ def draw_ranked_lists(queries: Sequence, galleries: Sequence[Sequence], distance
             box = cell_box(q, r + 1)
             _text(canvas, f'#{r + 1}', box[1] + 2, box[0] - 4)
             _put_cell(canvas, galleries[q][r], box, GREEN if matches[q, r] else RED)
-            _text(canvas, f'{distances[q, r]:.3f}', box[1], box[2] + 12, 0.34)
+            _text(canvas, f'{distances[q, r]:.4g}', box[1], box[2] + 12, 0.34)
     return canvas
 
 

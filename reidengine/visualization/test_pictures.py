@@ -58,7 +58,9 @@ def write_test_pictures(model, out_dir: str, set_index: int = 0, num_queries: in
     cfg = model.cfg
     os.makedirs(out_dir, exist_ok=True)
     name, items, has_cameras = load_test_set(cfg, set_index)
-    evaluator = _nth(cfg.get('test_evaluator') or {}, set_index) if cfg.get('test_evaluator') else {}
+    evaluator = cfg.get('test_evaluator') or {}
+    if isinstance(evaluator, (list, tuple)):  # one evaluator per test set; a dict serves them all
+        evaluator = _nth(evaluator, set_index)
     metric = evaluator.get('metric', 'euclidean')
     normalize = bool(evaluator.get('normalize_feat', False))
     camera_filter = evaluator.get('same_camera_filter')
@@ -95,7 +97,7 @@ def write_test_pictures(model, out_dir: str, set_index: int = 0, num_queries: in
                                       normalize_feat=normalize)
     calibration['test_set'] = name
     save_threshold(osp.join(out_dir, 'threshold.json'), calibration)
-    written['threshold.json'] = (f'distance threshold {calibration["threshold"]:.4f}: false-match '
+    written['threshold.json'] = (f'distance threshold {calibration["threshold"]:.4g}: false-match '
                                  f'rate {false_match_rate:g}, true-match rate '
                                  f'{calibration["true_match_rate"]:.3f} (tools/search.py --threshold)')
     pos, neg = pair_distances(q, g, *ids, metric=metric, normalize_feat=normalize)
