@@ -25,7 +25,9 @@ from mmengine.dataset import Compose, pseudo_collate
 from reidengine.datasets.base_dataset import IMG_EXTENSIONS
 from reidengine.engine.runner.checkpoint_io import load_checkpoint_safe
 from reidengine.registry import MODELS, TRANSFORMS
+from reidengine.engine.amp import amp_settings
 from reidengine.utils import register_all_modules
+from reidengine.utils.amp import autocast, resolve_amp_dtype
 from reidengine.utils.config_knobs import resolve_references
 
 ImageInput = Union[str, np.ndarray, torch.Tensor, Sequence]
@@ -239,10 +241,26 @@ def prepare_inputs(model, images: ImageInput, camids: Optional[Sequence[int]] = 
 
 
 @torch.no_grad()
+def model_device_type(model: torch.nn.Module) -> str:
+    param = next(model.parameters(), None)
+    return param.device.type if param is not None else 'cpu'
+
+
+def _amp_dtype(model: torch.nn.Module, amp: Union[bool, str, None]) -> Optional[torch.dtype]:
+    """The autocast dtype of ``extract_features`` (None: float32)."""
+    if amp is None:
+        settings = amp_settings((getattr(model, 'cfg', None) or {}).get('amp'))
+        amp = settings['dtype'] if settings['enabled'] else False
+    if amp is False:
+        return None
+    return resolve_amp_dtype('bfloat16' if amp is True else amp, model_device_type(model))
+
+
 def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int = 64,
                      flip: Optional[bool] = None, camids: Optional[Sequence[int]] = None,
                      channel_order: str = 'rgb', pipeline: Optional[list] = None,
-                     progress: Optional[bool] = None) -> torch.Tensor:
+                     progress: Optional[bool] = None,
+                     amp: Union[bool, str, None] = None) -> torch.Tensor:
     """Test features (N, D) of ``images``, as the test loop computes them.
 
     Args:
@@ -252,6 +270,10 @@ def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int
         batch_size: images per forward pass.
         flip: override the config's test-time flip (None: the config's).
         camids: camera ids (0-based) of the images, for models with camera embeddings.
+        amp: mixed precision of the forward passes: None follows the config's ``amp`` key, False
+            is float32, True or a dtype name ('bfloat16', 'float16') autocasts where the device
+            runs it fast (on a CPU only with AMX / AVX512-BF16; else float32, logged once).
+            Features are returned in float32 either way.
         channel_order: of arrays and tensors, ``'rgb'`` or ``'bgr'`` (OpenCV).
         pipeline: a test pipeline config instead of the model config's.
         progress: progress bar (None: on a terminal, main process only).
@@ -264,7 +286,8 @@ def extract_features(model: torch.nn.Module, images: ImageInput, batch_size: int
         raise ValueError(f'{len(camids)} camids for {len(items)} images')
     feats = []
     bar = _progress(len(items), progress, 'features')
-    with _test_flip(model, flip):
+    amp_dtype = _amp_dtype(model, amp)
+    with _test_flip(model, flip), autocast(amp_dtype, model_device_type(model)):
         for start in range(0, len(items), batch_size):
             batch = [pipelines(items[i], i, 0 if camids is None else camids[i])
                      for i in range(start, min(start + batch_size, len(items)))]

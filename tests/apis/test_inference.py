@@ -94,3 +94,19 @@ def test_bad_images_get_clear_errors(tiny_reid):
         extract_features(model, np.full((8, 4, 3), 0.5, np.float32))
     with pytest.raises(FileNotFoundError):
         extract_features(model, osp.join(tiny_reid.root, 'missing.jpg'))
+
+
+def test_mixed_precision_features_follow_the_cpu(tiny_reid, monkeypatch):
+    """amp='bfloat16' autocasts where the CPU runs bf16 natively (features close to float32,
+    returned as float32); where it does not, the features are the float32 ones, bit for bit."""
+    from reidengine.utils import amp as amp_utils
+    model = init_model(tiny_reid.config, tiny_reid.checkpoint)
+    paths = list_images(tiny_reid.query)
+    fp32 = extract_features(model, paths, amp=False)
+    monkeypatch.setattr(amp_utils, 'cpu_bf16_capability', lambda: 'amx_bf16')
+    bf16 = extract_features(model, paths, amp='bfloat16')
+    assert bf16.dtype == torch.float32 and not torch.equal(bf16, fp32)
+    cos = torch.nn.functional.cosine_similarity(bf16, fp32, dim=1)
+    assert float(cos.min()) > 0.99
+    monkeypatch.setattr(amp_utils, 'cpu_bf16_capability', lambda: None)  # an AVX2-only CPU
+    assert torch.equal(extract_features(model, paths, amp='bfloat16'), fp32)
