@@ -9,7 +9,8 @@ import os.path as osp
 
 from reidengine.engine.runner.checkpoint_io import check_checkpoint_file
 from reidengine.utils.cli_errors import run_cli
-from reidengine.utils.runner_utils import add_common_args, build_runner, load_config, setup_distributed
+from reidengine.utils.runner_utils import (add_common_args, build_runner, load_config,
+                                          setup_distributed, teardown_distributed)
 from reidengine.utils import register_all_modules
 
 
@@ -45,6 +46,7 @@ def main():
     setup_distributed(cfg)
     runner = build_runner(cfg)
     runner.test()
+    teardown_distributed()
     if args.show_dir:
         write_show_dir(runner, cfg, args.show_dir)
 

@@ -9,7 +9,8 @@ from reidengine.engine.runner.checkpoint_io import check_checkpoint_file
 from reidengine.engine.runner.work_dir_lock import claim_work_dir
 from reidengine.utils.cli_errors import run_cli
 from reidengine.utils.config_checks import check_training_length
-from reidengine.utils.runner_utils import add_common_args, build_runner, load_config, setup_distributed
+from reidengine.utils.runner_utils import (add_common_args, build_runner, load_config,
+                                          setup_distributed, teardown_distributed)
 from reidengine.utils import register_all_modules
 
 
@@ -44,6 +45,7 @@ def main():
         runner.train()
         if not args.no_test and cfg.get('test_dataloader') is not None:
             runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

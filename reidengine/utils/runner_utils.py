@@ -112,6 +112,16 @@ def launcher_world_size(launcher: str) -> int:
     return int(os.environ.get('WORLD_SIZE', 1))
 
 
+def teardown_distributed() -> None:
+    """Destroy the process group at the end of a distributed run.
+
+    A gloo group left to the interpreter's exit can abort the process ("terminate called without
+    an active exception", exit code -6) after all the work is done, failing the launcher.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def setup_distributed(cfg: Config) -> None:
     """Prepare distributed runs, including CPU-only ones.
 
