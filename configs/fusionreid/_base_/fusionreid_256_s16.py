@@ -4,16 +4,3 @@ img_size = (256, 128)
 model = dict(
     backbones=dict(vit=dict(backbone=dict(img_size=img_size, stride_size=16))),
     neck=dict(cnn_grid=(16, 8), vit_grid=(16, 8)))
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PadRandomCrop', size=img_size, padding=10),
-    dict(type='RandomErasing', prob=0.5),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size=img_size),
-    dict(type='PackReIDInputs'),
-]

@@ -5,12 +5,12 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine import Config
 
 import plugins.fusionreid  # noqa: F401
 from reidengine.registry import MODELS
 from reidengine.structures import ReIDDataSample
 from reidengine.utils import register_all_modules
+from reidengine.utils.config_knobs import read_config
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'fusionreid')
 CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
@@ -34,7 +34,7 @@ def test_every_table_i_row_has_a_config():
 @pytest.mark.parametrize('name', TABLE_I)
 def test_full_size_config_builds_with_the_paper_settings(name):
     register_all_modules()
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = read_config(osp.join(CONFIG_DIR, name))  # as the tools read it (knobs resolved)
     parts = name[:-3].split('_')
     released = name.endswith('_released.py')
     train_ds = 'market1501' if name == 'fusionreid_market2duke.py' else parts[1]
@@ -89,7 +89,7 @@ def test_full_size_config_builds_with_the_paper_settings(name):
                                   'vit_baseline_synthreid.py'])
 def test_synthreid_configs_build_small_models_that_run(name):
     register_all_modules()
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = read_config(osp.join(CONFIG_DIR, name))  # as the tools read it (knobs resolved)
     assert cfg.train_dataloader.dataset.type == 'SynthReID' and cfg.train_dataloader.dataset.style == 'A'
     assert [d.dataset.style for d in cfg.test_dataloader] == ['A', 'B']
     model = MODELS.build(cfg.model)
