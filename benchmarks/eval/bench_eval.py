@@ -231,11 +231,14 @@ def main():
     parser.add_argument('--metric', choices=('euclidean', 'cosine'), default='euclidean',
                         help='distance of the ours steps (peers: Torchreid\'s squared Euclidean)')
     parser.add_argument('--data', default=None,
-                        help='feature cache dir (default /tmp/reid_eval_<scale>)')
+                        help='feature cache dir (default /tmp/reid_eval_<scale>[_random])')
+    parser.add_argument('--random-features', action='store_true',
+                        help='features without any identity structure (a model that learned '
+                             'nothing: the ranking\'s worst case), same sizes and ids')
     parser.add_argument('--out', default=None, help='append the JSON results to this file')
     parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data = args.data or f'/tmp/reid_eval_{args.scale}'
+    data = args.data or f'/tmp/reid_eval_{args.scale}' + ('_random' if args.random_features else '')
     if args.child:
         return run_child(args.child, data, args.repeats)
 
@@ -244,6 +247,10 @@ def main():
     if not os.path.exists(os.path.join(data, 'features.pt')):
         os.makedirs(data, exist_ok=True)
         f = make_features(args.scale)
+        if args.random_features:
+            g = torch.Generator().manual_seed(1)
+            f.query, f.gallery = torch.randn(f.query.shape, generator=g), \
+                torch.randn(f.gallery.shape, generator=g)
         torch.save(dict(query=f.query, gallery=f.gallery, q_pids=f.q_pids, q_camids=f.q_camids,
                         g_pids=f.g_pids, g_camids=f.g_camids), os.path.join(data, 'features.pt'))
     for step in args.steps:
@@ -257,6 +264,7 @@ def main():
             continue
         result = json.loads(lines[-1][len('RESULT '):])
         result['scale'] = args.scale
+        result['random_features'] = args.random_features
         print(json.dumps(result), flush=True)
         if args.out:
             with open(args.out, 'a') as f:

@@ -22,9 +22,16 @@ def check_metric(metric: str) -> str:
     return metric
 
 
-def check_features(feats: torch.Tensor, name: str) -> torch.Tensor:
+def _report_non_finite(feats: torch.Tensor, name: str) -> None:
+    bad = (~torch.isfinite(feats)).any(1).nonzero()[:5, 0].tolist()
+    if bad:
+        raise ValueError(f'{name} has NaN or infinite values (rows {bad}...)')
+
+
+def check_features(feats: torch.Tensor, name: str, check_finite: bool = True) -> torch.Tensor:
     """Return ``feats`` (tensor or numpy array) as a 2-D fp32 CPU tensor; reject other shapes,
-    non-numeric and non-finite values."""
+    non-numeric and (unless ``check_finite`` is off: ``prepare_features`` checks then) non-finite
+    values."""
     if isinstance(feats, np.ndarray) and feats.dtype.kind in 'fiu':
         feats = torch.from_numpy(feats)
     if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
@@ -32,18 +39,38 @@ def check_features(feats: torch.Tensor, name: str) -> torch.Tensor:
                          f'{type(feats).__name__} of shape {getattr(feats, "shape", None)}')
     feats = feats.detach().to('cpu', torch.float32).contiguous()
     # a finite sum proves every value finite (one pass, no temporary); else look for the rows
-    if not math.isfinite(float(feats.sum(dtype=torch.float64))):
-        bad = (~torch.isfinite(feats)).any(1).nonzero()[:5, 0].tolist()
-        if bad:
-            raise ValueError(f'{name} has NaN or infinite values (rows {bad}...)')
+    if check_finite and not math.isfinite(float(feats.sum(dtype=torch.float64))):
+        _report_non_finite(feats, name)
     return feats
 
 
-def prepare_features(feats: torch.Tensor, metric: str, normalize: bool = False) -> torch.Tensor:
-    """L2-normalise rows for ``cosine`` (always) or when ``normalize`` is set."""
-    if check_metric(metric) == 'cosine' or normalize:
-        feats = F.normalize(feats, p=2, dim=1)
-    return feats
+def prepare_features(feats: torch.Tensor, metric: str, normalize: bool = False,
+                     name: str = None):
+    """L2-normalise rows for ``cosine`` (always) or when ``normalize`` is set.
+
+    With ``name`` the features are also checked (every value finite, and small enough that no
+    distance overflows fp32) from the row norms, which cost far less than a pass of their own,
+    and ``(feats, sqnorm)`` is returned: the squared norms ``|x|^2`` of the returned rows for
+    ``euclidean`` (as ``pairwise_distance`` computes them), None for ``cosine``.
+    """
+    unit = check_metric(metric) == 'cosine' or normalize
+    if unit:  # F.normalize written out, to check its norms: the same values
+        norm = feats.norm(2, dim=1, keepdim=True)
+        checked = norm
+        feats = feats / norm.clamp_min(1e-12).expand_as(feats)
+    if name is None:
+        return feats
+    sqnorm = feats.pow(2).sum(1) if metric == 'euclidean' else None
+    if not unit:
+        checked = sqnorm
+    if len(feats) and not math.isfinite(float(checked.max())):
+        _report_non_finite(feats, name)  # else a norm overflowed:
+        raise ValueError(f'{name} are too large for fp32 distances (a row norm overflows); '
+                         'scale them down')
+    if sqnorm is not None and len(feats) and float(sqnorm.max()) > 1e37:  # |q|^2+|g|^2+2|q.g|
+        raise ValueError(f'{name} are too large for fp32 squared Euclidean distances (squared '
+                         f'norm up to {float(sqnorm.max()):.3g}, at most 1e37); scale them down')
+    return feats, sqnorm
 
 
 def pairwise_distance(x: torch.Tensor, y: torch.Tensor, metric: str,

@@ -4,14 +4,11 @@ Pipeline: drop junk gallery items -> optional average query expansion -> prepare
 query x gallery distances (plain or k-reciprocal re-ranked) -> accumulators (mAP / CMC / mINP,
 optional single-gallery-shot CMC and ROC). The full query x gallery matrix never exists.
 
-Plain distances (the common case) are a pipeline of large row blocks (about ``block_elements``
-distances each, at least ``chunk_size x num_workers`` rows): the block's matrix product runs in
-the calling thread with ``num_workers`` intra-op threads (one large multi-threaded GEMM is as
-fast as the bare product of the same shapes), and its ranking is split into ``chunk_size``-row
-chunks ranked in ``num_workers`` threads with single-threaded ops (``parallel.py``) while the
-next block's product is computed. Two block buffers alternate (reused, not reallocated): peak
-memory is about ``2 x block_elements x 4`` bytes plus the workers' cache-sized slices. Re-ranked distances are
-produced and ranked chunk by chunk in the worker threads (``parallel.run_chunks``).
+Every chunk of ``chunk_size`` query rows is handled by one of ``num_workers`` threads with
+single-threaded torch ops (``parallel.py``): its distances (one matrix product, written into the
+thread's reused buffer) and their ranking, while they are still in the thread's cache. Peak
+memory beyond the features: about ``num_workers x chunk_size x G x 4`` bytes plus the ranking's
+cache-sized scratch (``positions.py``).
 
 Ids are keyword-only (``q_pids=..., g_pids=..., q_camids=..., g_camids=...``), so that
 Torchreid's ``(q_pids, g_pids, q_camids, g_camids)`` and other orders cannot be swapped silently.
@@ -21,7 +18,7 @@ from typing import Callable, Dict, Optional, Sequence, Union
 import torch
 
 from .distance import check_features, check_metric, pairwise_distance, prepare_features
-from .parallel import intra_op_threads, run_chunks, single_threaded_ops, worker_pool
+from .parallel import intra_op_threads, run_chunks, single_threaded_ops, thread_scratch
 from .query_expansion import average_query_expansion, check_aqe_params
 from .rank import RankAccumulator, drop_junk
 from .rerank import KReciprocalReranker, check_rerank_params
@@ -30,7 +27,6 @@ from .single_gallery_shot import SingleGalleryShotAccumulator
 
 RERANK_KEYS = ('k1', 'k2', 'lambda_value')
 AQE_KEYS = ('k', 'alpha')
-BLOCK_ELEMENTS = 1 << 24  # distances per block of the plain pipeline (64 MiB in fp32)
 
 
 def _check_ids(name: str, values, length: int) -> torch.Tensor:
@@ -49,35 +45,6 @@ def _check_options(name: str, options: Optional[dict], allowed: Sequence[str]) -
     if unknown:
         raise ValueError(f'unknown {name} option(s) {sorted(unknown)}; allowed: {list(allowed)}')
     return dict(options)
-
-
-def _rank_blocks(block_fn, consume, num_rows, chunk_size, num_workers, block_rows):
-    """``consume(start, rows)`` for ``chunk_size``-row chunks of ``block_fn(start, end)`` blocks.
-
-    Blocks are computed in the calling thread with ``num_workers`` intra-op threads; chunks are
-    consumed in ``num_workers`` single-threaded workers while the next block is computed. A block
-    is consumed completely before the block after the next is requested (``block_fn`` may reuse
-    its buffer then).
-    """
-    starts = range(0, num_rows, block_rows)
-    if num_workers <= 1:
-        for start in starts:
-            block = block_fn(start, min(start + block_rows, num_rows))
-            for s in range(0, len(block), chunk_size):
-                consume(start + s, block[s:s + chunk_size])
-        return
-    with worker_pool(num_workers) as pool:
-        pending = []
-        for start in starts:
-            with intra_op_threads(num_workers):
-                block = block_fn(start, min(start + block_rows, num_rows))
-            for future in pending:  # the previous block: ranked while this one was computed
-                future.result()
-            pending = [pool.submit(consume, start + s, block[s:s + chunk_size])
-                       for s in range(0, len(block), chunk_size)]
-            del block
-        for future in pending:
-            future.result()
 
 
 def check_eval_options(metric: str, rerank: Optional[dict] = None, aqe: Optional[dict] = None,
@@ -104,15 +71,16 @@ def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], *, q_pids, g_p
                     g_camids, ranks: Sequence[int] = (1, 5, 10),
                     single_gallery_shot: Optional[dict] = None, roc: bool = False,
                     chunk_size: int = 256, num_workers: Optional[int] = None,
-                    block_rows: Optional[int] = None, return_per_query: bool = False,
+                    return_per_query: bool = False,
                     cmc_max_rank: int = 50) -> Dict[str, Union[float, torch.Tensor]]:
     """Metrics from ``block_fn(start, end)``, the (end - start, G) distances of those queries.
 
+    ``block_fn`` is called for each chunk inside the worker threads (with single-threaded ops)
+    and the chunk is ranked by the same thread right after; the block may be a buffer that the
+    thread reuses for its next chunk. Chunks have at most ``chunk_size`` rows and are equal in
+    size, their number a multiple of ``num_workers`` (no worker is left with an extra chunk).
+
     Args:
-        block_rows: None: ``block_fn`` is called per ``chunk_size`` chunk inside the worker
-            threads (for ``block_fn`` made of many small ops); else it is called for blocks of
-            this many rows in the calling thread with ``num_workers`` intra-op threads (a large
-            matrix product) and the chunks are ranked in the workers, overlapping.
         single_gallery_shot: None, or dict(num_repeats=10, seed=0) to replace the CMC keys by
             the CUHK03 single-gallery-shot CMC.
         return_per_query, cmc_max_rank: see :func:`evaluate_features`.
@@ -133,12 +101,12 @@ def evaluate_blocks(block_fn: Callable[[int, int], torch.Tensor], *, q_pids, g_p
         for acc in accumulators:
             acc.update(start, block)
 
-    if block_rows is None:
-        run_chunks(lambda start, end: update(start, block_fn(start, end)), len(q_pids),
-                   chunk_size, num_workers)
-    else:
-        _rank_blocks(block_fn, update, len(q_pids), chunk_size, num_workers,
-                     max(block_rows, chunk_size))
+    # at most chunk_size rows per chunk, and as many chunks for every worker (equal sizes)
+    num_chunks = -(-len(q_pids) // chunk_size)
+    num_chunks = -(-num_chunks // num_workers) * num_workers
+    rows = max(1, -(-len(q_pids) // num_chunks))
+    run_chunks(lambda start, end: update(start, block_fn(start, end)), len(q_pids), rows,
+               num_workers)
     out = {}
     for acc in accumulators:
         out.update(acc.summary())  # single-gallery-shot CMC overrides the multi-shot CMC
@@ -152,7 +120,7 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
                       ranks: Sequence[int] = (1, 5, 10), rerank: Optional[dict] = None,
                       aqe: Optional[dict] = None, single_gallery_shot: Optional[dict] = None,
                       roc: bool = False, chunk_size: int = 256, num_workers: Optional[int] = None,
-                      block_elements: int = BLOCK_ELEMENTS, return_per_query: bool = False,
+                      return_per_query: bool = False,
                       cmc_max_rank: int = 50) -> Dict[str, Union[float, torch.Tensor]]:
     """mAP, CMC@ranks (``R1``...), mINP, ``num_skipped_queries`` (+ ROC keys) from features.
 
@@ -165,8 +133,7 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
         rerank: None or dict(k1=20, k2=6, lambda_value=0.3) (k-reciprocal re-ranking).
         aqe: None or dict(k=5, alpha=3.0) (alpha-weighted average query expansion).
         single_gallery_shot: None or dict(num_repeats=10, seed=0).
-        chunk_size: query rows ranked per task; num_workers: threads (default: torch's count).
-        block_elements: distances per block of the plain (not re-ranked) pipeline.
+        chunk_size: query rows per task; num_workers: threads (default: torch's count).
         return_per_query: also return ``AP`` and ``INP`` (float64 (Q,) tensors, NaN for
             queries without a valid positive), ``first_rank`` (long (Q,), 0-based rank of the
             first positive, -1 without one) and ``CMC`` (float64 (cmc_max_rank,): the
@@ -174,8 +141,8 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
     """
     num_workers = num_workers or torch.get_num_threads()
     with single_threaded_ops():  # small setup ops too: no per-op thread barriers (parallel.py)
-        query = check_features(query, 'query features')
-        gallery = check_features(gallery, 'gallery features')
+        query = check_features(query, 'query features', check_finite=False)
+        gallery = check_features(gallery, 'gallery features', check_finite=False)
         if query.shape[1] != gallery.shape[1]:
             raise ValueError(f'query features have dim {query.shape[1]} but gallery features '
                              f'{gallery.shape[1]}')
@@ -186,36 +153,31 @@ def evaluate_features(query, gallery, *, q_pids, g_pids, q_camids, g_camids,
         rerank, aqe = check_eval_options(metric, rerank, aqe, ranks)
 
         gallery, g_pids, g_camids = drop_junk(gallery, g_pids, g_camids)
-        if aqe is not None:
+        if aqe is not None:  # on the features as given (checked first)
+            with intra_op_threads(num_workers):
+                prepare_features(query, 'euclidean', name='query features')
+                prepare_features(gallery, 'euclidean', name='gallery features')
             query, gallery = average_query_expansion(query, gallery, chunk_size=chunk_size,
                                                      num_workers=num_workers, **aqe)
-        with intra_op_threads(num_workers):  # two large passes over the features
-            query = prepare_features(query, metric, normalize_feat)
-            gallery = prepare_features(gallery, metric, normalize_feat)
-        block_rows = None
+        with intra_op_threads(num_workers):  # large passes over the features
+            # checked (finite, no overflow) from the row norms; normalised for cosine
+            query, q_sqnorm = prepare_features(query, metric, normalize_feat, 'query features')
+            gallery, g_sqnorm = prepare_features(gallery, metric, normalize_feat,
+                                                 'gallery features')
         if rerank is not None:
             block_fn = KReciprocalReranker(query, gallery, metric, chunk_size=chunk_size,
                                            num_workers=num_workers, **rerank).block
         else:
-            g_sqnorm = gallery.pow(2).sum(1) if metric == 'euclidean' else None
-            block_rows = max(chunk_size * num_workers, block_elements // max(len(gallery), 1))
-            # two blocks alternate (one ranked while the next is computed): written in place,
-            # not freshly allocated, whose page faults cost as much as the product's output
-            buffers = [torch.empty(0), torch.empty(0)]
-
-            def block_fn(start, end):
-                index = (start // block_rows) % 2
-                if buffers[index].numel() < (end - start) * len(gallery):
-                    buffers[index] = torch.empty(min(block_rows, len(query)) * len(gallery))
-                out = buffers[index][:(end - start) * len(gallery)].view(end - start, -1)
-                return pairwise_distance(query[start:end], gallery, metric, y_sqnorm=g_sqnorm,
-                                         out=out)
+            def block_fn(start, end):  # in a worker thread: into its reused buffer
+                out = thread_scratch('distances', (end - start, len(gallery)))
+                x_sqnorm = None if q_sqnorm is None else q_sqnorm[start:end]
+                return pairwise_distance(query[start:end], gallery, metric, x_sqnorm=x_sqnorm,
+                                         y_sqnorm=g_sqnorm, out=out)
         return evaluate_blocks(block_fn, q_pids=q_pids, g_pids=g_pids, q_camids=q_camids,
                                g_camids=g_camids, ranks=ranks,
                                single_gallery_shot=single_gallery_shot, roc=roc,
                                chunk_size=chunk_size, num_workers=num_workers,
-                               block_rows=block_rows, return_per_query=return_per_query,
-                               cmc_max_rank=cmc_max_rank)
+                               return_per_query=return_per_query, cmc_max_rank=cmc_max_rank)
 
 
 def evaluate_distmat(distmat, *, q_pids, g_pids, q_camids, g_camids,

@@ -1,16 +1,19 @@
 """Chunk-level parallelism for the evaluation loops.
 
-Two patterns: ``run_chunks`` / ``run_tasks`` (the whole work of a chunk in a worker) and the
-pipeline of ``evaluate.evaluate_blocks`` (matrix products of large row blocks with all intra-op
-threads in the calling thread, their ranking in ``worker_pool`` threads, overlapping).
+``run_chunks`` / ``run_tasks``: each chunk (a block of query rows: its matrix product and a few
+dozen vectorised passes over it) runs in one of ``num_workers`` Python threads while torch runs
+every op single-threaded. Torch releases the GIL inside ops, so the threads use all cores without
+the per-op thread barriers of intra-op parallelism, and a chunk's distances are ranked by the
+thread that computed them while they are still in its cache. A single-threaded product of a few
+hundred query rows runs as fast per core as one multi-threaded product of all of them
+(measured: benchmarks/README.md).
 
-Each chunk (a block of query rows: one matrix product and a few dozen vectorised passes) runs
-in one of ``num_workers`` Python threads while torch runs every op single-threaded. Torch
-releases the GIL inside ops, so the threads use all cores without the per-op thread barriers of
-intra-op parallelism; those barriers dominate when the chunk's many small passes run on a busy
-machine (measured: benchmarks/README.md).
+``thread_scratch``: per-thread buffers reused across chunks; the worker threads (and with them
+their buffers) end with the call.
 """
 import contextlib
+import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Sequence
 
@@ -41,20 +44,30 @@ def worker_pool(num_workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(num_workers, initializer=torch.set_num_threads, initargs=(1,))
 
 
+_SCRATCH = threading.local()
+
+
+def thread_scratch(name: str, shape: tuple, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A buffer of this thread, reused by later calls with the same name: a fresh multi-MiB
+    allocation per chunk costs more in page faults than the pass that fills it."""
+    numel = math.prod(shape)
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.dtype != dtype or buf.numel() < numel:
+        buf = torch.empty(numel, dtype=dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:numel].view(shape)
+
+
 def run_tasks(fn: Callable, tasks: Sequence[tuple], num_workers: Optional[int] = None) -> None:
     """Call ``fn(*task)`` for every task, in ``num_workers`` threads with single-threaded ops.
 
     ``num_workers`` defaults to torch's intra-op thread count; with one worker the tasks run in
-    order in the calling thread (still with single-threaded ops). ``fn`` must only write state
-    that belongs to its own task, or lock.
+    order. The threads are new, so their ``thread_scratch`` buffers are freed when the call
+    returns. ``fn`` must only write state that belongs to its own task, or lock.
     """
     num_workers = num_workers or torch.get_num_threads()
     with single_threaded_ops():
-        if num_workers <= 1 or len(tasks) <= 1:
-            for task in tasks:
-                fn(*task)
-            return
-        with ThreadPoolExecutor(num_workers) as pool:
+        with worker_pool(max(1, min(num_workers, len(tasks)))) as pool:
             futures = [pool.submit(fn, *task) for task in tasks]
             for future in futures:
                 future.result()  # re-raises a worker's exception

@@ -8,13 +8,13 @@ Ranking is by ascending distance, ties broken by gallery order (a stable argsort
 
 With the sorted valid gallery list of a query and its n positives at 0-based ranks
 r_1 < ... < r_n:  AP = (1/n) sum_m m / (r_m + 1),  CMC@k = [r_1 < k],  INP = n / (r_n + 1).
-Only the positives' ranks are computed (``sorted_positions``), never a full sort of the gallery.
+Only the positives' ranks are computed (``positions.py``), never a full sort of the gallery.
 """
 from typing import Dict, Sequence
 
 import torch
 
-from .positions import sorted_positions
+from .positions import bounded_positions
 
 JUNK_PID = -1
 
@@ -55,13 +55,20 @@ class GalleryIdentities:
 
 def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Tensor,
                     gallery: GalleryIdentities, num_cells: int = None,
-                    step_elements: int = 2 ** 19) -> Dict[str, torch.Tensor]:
+                    step_elements: int = 2 ** 22,
+                    dense_fraction: float = 0.75) -> Dict[str, torch.Tensor]:
     """Per-query AP, rank of the first and last positive and number of positives.
+
+    Only the gallery items closer than a query's farthest positive can change its metrics, so
+    positions are computed for the elements up to that bound (``bounded_positions``); same-camera
+    items of the query's identity beyond it come after every positive and are left out.
 
     Args:
         dist: (R, G) distances of R queries to the gallery (junk already dropped).
-        num_cells: cells of ``sorted_positions``; default ``G // 4`` (at least 64).
+        num_cells: cells of ``sorted_positions`` (rows with many candidates); default ``G // 4``
+            (at least 64).
         step_elements: rows are handled in slices of about this many entries (cache-sized).
+        dense_fraction: see ``bounded_positions``.
 
     Returns:
         dict of (R,) tensors: ``num_pos`` (long), ``first`` / ``last`` (long, 0-based rank of the
@@ -71,15 +78,20 @@ def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Te
     num_rows, num_gallery = dist.shape
     num_cells = num_cells or max(64, num_gallery // 4)
     cols, mask, removed = gallery.members(q_pids, q_camids)
+    positive = mask & ~removed
+    bound = torch.where(positive, dist.gather(1, cols), -float('inf')).amax(1)
+    if bool(bound.isnan().any()):
+        raise ValueError(f'distances contain NaN (rows of this block: {num_rows})')
     position = torch.empty_like(cols)
     step = max(1, min(step_elements // max(num_gallery, 1), 2 ** 24 // (num_cells + 2) - 1))
     for s in range(0, num_rows, step):
-        position[s:s + step] = sorted_positions(dist[s:s + step], cols[s:s + step],
-                                                mask[s:s + step], num_cells)
+        position[s:s + step] = bounded_positions(dist[s:s + step], cols[s:s + step],
+                                                 mask[s:s + step], bound[s:s + step],
+                                                 num_cells, dense_fraction)
 
     big = torch.iinfo(torch.long).max
-    position, order = torch.where(mask, position, big).sort(1)
-    is_pos = (mask & ~removed).gather(1, order)
+    position, order = torch.where(position >= 0, position, big).sort(1)
+    is_pos = positive.gather(1, order)
     is_removed = removed.gather(1, order)
     removed_before = is_removed.cumsum(1) - is_removed.long()
     rank = position - removed_before  # rank among the valid items (entries where is_pos)
@@ -97,16 +109,18 @@ def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Te
 class RankAccumulator:
     """Consumes (start_row, distance block) pairs; ``summary`` gives mAP, CMC@k and mINP.
 
-    ``num_cells`` and ``step_elements`` are passed to ``rank_statistics``.
+    ``num_cells``, ``step_elements`` and ``dense_fraction`` are passed to ``rank_statistics``.
     """
 
     def __init__(self, q_pids: torch.Tensor, q_camids: torch.Tensor, g_pids: torch.Tensor,
                  g_camids: torch.Tensor, ranks: Sequence[int] = (1, 5, 10),
-                 num_cells: int = None, step_elements: int = 2 ** 19):
+                 num_cells: int = None, step_elements: int = 2 ** 22,
+                 dense_fraction: float = 0.75):
         self.q_pids, self.q_camids = q_pids.long(), q_camids.long()
         self.gallery = GalleryIdentities(g_pids, g_camids)
         self.ranks = tuple(int(k) for k in ranks)
         self.num_cells, self.step_elements = num_cells, step_elements
+        self.dense_fraction = dense_fraction
         num_q = len(q_pids)
         self.per_query = dict(num_pos=torch.zeros(num_q, dtype=torch.long),
                               ap=torch.full((num_q,), float('nan'), dtype=torch.float64),
@@ -117,7 +131,7 @@ class RankAccumulator:
     def update(self, start: int, dist: torch.Tensor) -> None:
         q = slice(start, start + dist.shape[0])
         stats = rank_statistics(dist, self.q_pids[q], self.q_camids[q], self.gallery,
-                                self.num_cells, self.step_elements)
+                                self.num_cells, self.step_elements, self.dense_fraction)
         for key, value in stats.items():
             self.per_query[key][q] = value
         self.seen[q] = True

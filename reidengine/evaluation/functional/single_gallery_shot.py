@@ -3,9 +3,10 @@
 For each query (same-identity same-camera gallery items removed, as in the Market protocol), one
 gallery image is drawn at random for every gallery identity; the rank of the query's own identity
 among these representatives gives the CMC. The draw is repeated ``num_repeats`` times and
-averaged (Torchreid / FastReID ``eval_cuhk03``: 10 repeats). Draws come from generators seeded
-with (seed, first query row of the block), so results are reproducible for a given seed and
-block size (not the numbers of numpy's global random stream).
+averaged (Torchreid / FastReID ``eval_cuhk03``: 10 repeats). Draws come from one generator per
+fixed group of query rows, seeded with (seed, group), so results depend on the seed only, not on
+how the queries are split into chunks or workers (they are not the numbers of numpy's global
+random stream).
 mAP and mINP are not changed by this protocol (they use the whole gallery).
 """
 from typing import Dict, Sequence
@@ -32,7 +33,9 @@ class SingleGalleryShotAccumulator:
         self.valid = torch.zeros(len(q_pids), dtype=torch.bool)
 
     def _rows(self, dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Tensor,
-              generator: torch.Generator):
+              generator: torch.Generator, offset: int, group_rows: int):
+        """Rows ``offset:offset + len(dist)`` of a group of ``group_rows`` queries: the draws are
+        made for the whole group, so that they do not depend on where a chunk starts."""
         num_rows, num_gallery = dist.shape
         same_id = self.g_pids[None, :] == q_pids[:, None]
         kept = ~(same_id & (self.g_camids[None, :] == q_camids[:, None]))
@@ -42,8 +45,8 @@ class SingleGalleryShotAccumulator:
         hits = torch.zeros(num_rows, len(self.ranks), dtype=torch.float64)
         for _ in range(self.num_repeats):
             # unique random keys (column in the low bits); removed items never win
-            key = torch.randint(0, 2 ** 40, (num_rows, num_gallery), generator=generator)
-            key = torch.where(kept, key * 2 ** 20 + col, -1)
+            key = torch.randint(0, 2 ** 40, (group_rows, num_gallery), generator=generator)
+            key = torch.where(kept, key[offset:offset + num_rows] * 2 ** 20 + col, -1)
             best = torch.full((num_rows, self.num_ident), -1).scatter_reduce_(
                 1, ident, key, 'amax')
             chosen = kept & (key == best.gather(1, ident))
@@ -56,12 +59,17 @@ class SingleGalleryShotAccumulator:
         return hits / self.num_repeats, is_pos.any(1)
 
     def update(self, start: int, dist: torch.Tensor) -> None:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + start)
-        step = max(1, self.step_elements // max(dist.shape[1], 1))
-        for s in range(0, dist.shape[0], step):
-            q = slice(start + s, start + min(s + step, dist.shape[0]))
-            self.hits[q], self.valid[q] = self._rows(dist[s:s + step], self.q_pids[q],
-                                                     self.q_camids[q], generator)
+        group_rows = max(1, min(64, self.step_elements // max(dist.shape[1], 1)))
+        end, s = start + dist.shape[0], start
+        while s < end:
+            group = s // group_rows
+            e = min(end, (group + 1) * group_rows)
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + group)
+            q = slice(s, e)
+            self.hits[q], self.valid[q] = self._rows(dist[s - start:e - start], self.q_pids[q],
+                                                     self.q_camids[q], generator,
+                                                     s - group * group_rows, group_rows)
+            s = e
 
     def summary(self) -> Dict[str, float]:
         hits = self.hits[self.valid].mean(0)

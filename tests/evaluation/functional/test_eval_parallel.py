@@ -57,9 +57,9 @@ def test_results_do_not_depend_on_workers_or_chunks():
         assert other_chunks[key] == pytest.approx(one[key], abs=1e-12)
 
 
-def test_block_pipeline_equals_the_distance_matrix_path():
-    """Blocks of 8 rows (4 blocks, two in flight) with 1-3 workers and 3-row chunks, against
-    the ranking of the whole distance matrix: identical metrics and per-query values."""
+def test_features_path_equals_the_distance_matrix_path():
+    """3-row chunks (each worker reuses one distance buffer for its chunks) with 1-3 workers,
+    against the ranking of the whole distance matrix: identical metrics and per-query values."""
     g = torch.Generator().manual_seed(1)
     q, gal = torch.randn(29, 6, generator=g), torch.randn(50, 6, generator=g)
     ids = (torch.randint(0, 7, (29,), generator=g), torch.randint(0, 3, (29,), generator=g),
@@ -70,11 +70,10 @@ def test_block_pipeline_equals_the_distance_matrix_path():
         gp = prepare_features(gal[keep], metric)
         expected = evaluate_distmat(pairwise_distance(qp, gp, metric),
                                     **kw((ids[0], ids[1], ids[2][keep], ids[3][keep])),
-                                    return_per_query=True)
+                                    return_per_query=True, roc=True)
         for workers in (1, 2, 3):
             out = evaluate_features(q, gal, **kw(ids), metric=metric, chunk_size=3,
-                                    num_workers=workers, block_elements=8 * 50,
-                                    return_per_query=True)
+                                    num_workers=workers, return_per_query=True, roc=True)
             assert out.keys() == expected.keys()
             for key, value in expected.items():
                 if torch.is_tensor(value):
@@ -83,11 +82,11 @@ def test_block_pipeline_equals_the_distance_matrix_path():
                     assert out[key] == value, key
 
 
-def test_block_pipeline_propagates_errors():
+def test_worker_errors_reach_the_caller():
     def block_fn(start, end):
         return torch.full((end - start, 3), float('nan') if start >= 4 else 1.0)
 
     ids = dict(q_pids=torch.zeros(8, dtype=torch.long), q_camids=torch.zeros(8, dtype=torch.long),
                g_pids=torch.zeros(3, dtype=torch.long), g_camids=torch.ones(3, dtype=torch.long))
     with pytest.raises(ValueError, match='NaN'):
-        evaluate_blocks(block_fn, **ids, chunk_size=2, num_workers=2, block_rows=4)
+        evaluate_blocks(block_fn, **ids, chunk_size=2, num_workers=2)

@@ -95,9 +95,11 @@ def test_fast_path_equals_direct_full_sort(seed):
         dist = torch.randn(num_q, num_g, generator=g)
     expected, aps, firsts = direct_market_eval(dist, q_pids, q_camids, g_pids, g_camids)
     keep = g_pids != -1
-    for chunk, step, cells in [(1, 1, 2), (7, 40, 3), (num_q, 10 ** 6, None)]:
+    # the histogram route for every row (dense_fraction 0), for none (2) and mixed (1/16)
+    for chunk, step, cells, dense in [(1, 1, 2, 0.0), (7, 40, 3, 0.0), (num_q, 10 ** 6, None, 0.0),
+                                      (5, 300, 4, 2.0), (num_q, 10 ** 6, None, 1 / 16)]:
         acc = RankAccumulator(q_pids, q_camids, g_pids[keep], g_camids[keep],
-                              num_cells=cells, step_elements=step)
+                              num_cells=cells, step_elements=step, dense_fraction=dense)
         for start, block in matrix_blocks(dist[:, keep], chunk):
             acc.update(start, block)
         out = acc.summary()

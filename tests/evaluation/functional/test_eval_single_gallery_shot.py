@@ -51,3 +51,25 @@ def test_metric_option_replaces_cmc_only():
     assert single['mAP'] == multi['mAP'] and single['mINP'] == multi['mINP']
     # query 2's two pid-2 images are both ahead of pid 1: R1 = 1 either way; query 1: R1 < 1
     assert multi['R1'] == 0.5 and 0.5 <= single['R1'] < 1.0
+
+
+def test_draws_do_not_depend_on_the_chunks():
+    """The same seed gives the same CMC whatever the chunks (1, 7 or all rows at once; groups of
+    draws cut by chunk boundaries), and another seed gives another draw."""
+    g = torch.Generator().manual_seed(4)
+    num_q, num_g = 40, 90
+    ids = (torch.randint(0, 9, (num_q,), generator=g), torch.randint(0, 3, (num_q,), generator=g),
+           torch.randint(0, 9, (num_g,), generator=g), torch.randint(0, 3, (num_g,), generator=g))
+    dist = torch.randn(num_q, num_g, generator=g)
+    options = dict(num_repeats=3, seed=5, step_elements=num_g * 6)  # groups of 6 query rows
+    one = SingleGalleryShotAccumulator(*ids, **options)
+    for start, block in matrix_blocks(dist, 1):
+        one.update(start, block)
+    for chunk in (7, num_q):
+        acc = SingleGalleryShotAccumulator(*ids, **options)
+        for start, block in matrix_blocks(dist, chunk):
+            acc.update(start, block)
+        assert torch.equal(acc.hits, one.hits)
+    other = SingleGalleryShotAccumulator(*ids, **dict(options, seed=6))
+    other.update(0, dist)
+    assert not torch.equal(other.hits, one.hits)
