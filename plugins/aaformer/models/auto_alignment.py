@@ -12,9 +12,12 @@ Tokens: ``[cls, part_1 .. part_P, patches (row-major grid)]``. In every head:
   nearest-neighbour / fixed-stripe assignment of Tables IV-V.
 
 The layer subclasses timm's ``Attention`` and keeps its parameters (``qkv``, ``proj``, ...), so the
-backbone's checkpoint keys are unchanged. ``forward`` projects [cls, patches] and the parts separately with
-the same weights (no concatenation of q, k, v), so the cls / patch path is timm's attention itself. The last forward's assignment and part attention weights are
-kept (detached) in ``last_assignment`` (B, H, P, N) bool and ``last_part_attention`` (B, H, P, N).
+backbone's checkpoint keys are unchanged. ``forward`` moves the parts in front of [cls, patches], projects
+all tokens with one ``qkv`` product (rows are independent, so a part never changes a cls / patch value),
+runs timm's attention on the [cls, patches] slice, and merges the heads of all tokens, back in their
+order, for one output projection. The last forward's assignment is kept (detached) in
+``last_assignment`` (B, H, P, N) bool and its part attention weights in ``last_part_attention``
+(B, H, P, N).
 """
 from typing import Optional, Sequence, Tuple
 
@@ -23,8 +26,8 @@ import torch.nn.functional as F
 from timm.layers import Attention
 
 from reidengine.registry import MODELS
-from .assignment import (check_granularities, group_membership, round_assignment, sinkhorn_log,
-                         stripe_assignment)
+from .assignment import (check_granularities, group_membership, round_assignment, stripe_assignment,
+                         transport_assignment)
 
 ASSIGNMENTS = ('optimal_transport', 'nearest_neighbour', 'stripes')
 SCORES = ('cosine', 'dot')
@@ -116,7 +119,8 @@ class AutoAlignmentAttention(Attention):
                 scores = scores / (torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-6)[..., :, None] *
                                    torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-6)[..., None, :])
             if self.assignment == 'optimal_transport':
-                scores = sinkhorn_log(scores, self.group_member, self.sinkhorn_eps, self.sinkhorn_iterations)
+                return transport_assignment(scores, self.group_member, self.sinkhorn_eps,
+                                            self.sinkhorn_iterations)
             return round_assignment(scores, self.group_member)
 
     # ------------------------------------------------------------------ attention (eq. 1-2)
@@ -160,9 +164,9 @@ class AutoAlignmentAttention(Attention):
                                   k[:, :, c + p:], v[:, :, c + p:])
         return torch.cat([main[:, :, :c], parts, main[:, :, c:]], dim=2)
 
-    def _project(self, heads: torch.Tensor, gate: Optional[torch.Tensor]) -> torch.Tensor:
-        """(B, H, L, d) -> (B, L, C): timm's head merge, norm, gate, projection and dropout."""
-        x = self.norm(heads.transpose(1, 2).flatten(2))
+    def _project(self, x: torch.Tensor, gate: Optional[torch.Tensor]) -> torch.Tensor:
+        """(B, L, C) merged heads -> (B, L, C): timm's norm, gate, projection and dropout."""
+        x = self.norm(x)
         if gate is not None:
             x = x * gate
         return self.proj_drop(self.proj(x))
@@ -175,18 +179,20 @@ class AutoAlignmentAttention(Attention):
         if x.shape[1] <= c + p:
             raise ValueError(f'{type(self).__name__}: {x.shape[1]} tokens, expected {c} cls + {p} part '
                              'tokens + patches (backbone num_extra_tokens must equal sum(granularities))')
-        main_x, part_x = torch.cat([x[:, :c], x[:, c + p:]], dim=1), x[:, c:c + p]
+        # parts first, then [cls, patches]: one qkv product for all tokens, and the cls / patch
+        # q, k, v are a slice (a view) on which eq. 1 is exactly timm's attention
+        q, k, v = self._qkv(torch.cat([x[:, c:c + p], x[:, :c], x[:, c + p:]], dim=1))
+        main = self.attend_main(q[:, :, p:], k[:, :, p:], v[:, :, p:])
+        # parts: attention restricted to their assigned patches (eq. 2-5); patch keys / values as
+        # contiguous (B, H, N, d), which the part products would otherwise copy each time
+        patch_k, patch_v = k[:, :, p + c:].contiguous(), v[:, :, p + c:].contiguous()
+        parts = self.attend_parts(q[:, :, :p], k[:, :, :p], v[:, :, :p], patch_k, patch_v)
+        # back to [cls, parts, patches], heads merged by the same copy (B, T, H, d), then one
+        # projection of every token
+        main, parts = main.transpose(1, 2), parts.transpose(1, 2)
+        merged = torch.cat([main[:, :c], parts, main[:, c:]], dim=1).flatten(2)
         gate = getattr(self, 'gate', None)
-        main_gate, part_gate = (None, None) if gate is None else (gate(main_x).sigmoid(), gate(part_x).sigmoid())
-        # cls and patches: exactly timm's attention on the sequence without the parts (eq. 1)
-        q, k, v = self._qkv(main_x)
-        main = self._project(self.attend_main(q, k, v), main_gate)
-        # parts: attention restricted to their assigned patches (eq. 2-5)
-        part_q, part_k, part_v = self._qkv(part_x)
-        # patch keys / values as contiguous (B, H, N, d): the part matmuls would otherwise copy them each
-        patch_k, patch_v = k[:, :, c:].contiguous(), v[:, :, c:].contiguous()
-        parts = self._project(self.attend_parts(part_q, part_k, part_v, patch_k, patch_v), part_gate)
-        return torch.cat([main[:, :c], parts, main[:, c:]], dim=1)
+        return self._project(merged, None if gate is None else gate(x).sigmoid())
 
     def extra_repr(self) -> str:
         return (f'granularities={list(self.granularities)}, assignment={self.assignment!r}, '

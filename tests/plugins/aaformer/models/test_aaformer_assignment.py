@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from plugins.aaformer.models.assignment import (group_membership, round_assignment, sinkhorn_log,
-                                                stripe_assignment)
+                                                stripe_assignment, transport_assignment)
 
 GRANULARITIES = [2, 3]
 
@@ -129,3 +129,16 @@ def test_sinkhorn_rejects_bad_arguments():
     with pytest.raises(ValueError, match='iterations'):
         sinkhorn_log(torch.zeros(5, 4), group_membership(GRANULARITIES), 0.05, -1)
     assert math.isfinite(float(sinkhorn_log(torch.zeros(5, 4), group_membership([5]), 0.05, 3).exp().sum()))
+
+
+@pytest.mark.parametrize('granularities', [[2, 3], [3, 1, 2], [4]])
+def test_transport_assignment_is_the_rounded_plan(granularities):
+    """The layer's shortcut (no column step in the last iteration: it shifts all parts of a patch
+    alike) gives the rounding of the full plan, for groups of other sizes and raw dot scores too."""
+    groups = group_membership(granularities)
+    gen = torch.Generator().manual_seed(3)
+    for scale in (1.0, 30.0):  # cosine-like scores, raw dot products (S / eps ~ 1e3)
+        scores = scale * torch.randn(3, 4, sum(granularities), 40, generator=gen)
+        for iterations in (0, 1, 3):
+            full = round_assignment(sinkhorn_log(scores, groups, 0.05, iterations), groups)
+            assert torch.equal(transport_assignment(scores, groups, 0.05, iterations), full)
