@@ -9,6 +9,7 @@ gives byte-identical files.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,9 +31,16 @@ PID_STRIDE = 2000  # style k owns person ids k * PID_STRIDE + 1 ... (k + 1) * PI
 _STREAM_IDS, _STREAM_CAMERA, _STREAM_IMAGE = 0, 1, 2
 
 
-def dataset_dirname(style: str) -> str:
-    """Folder of a style under the data root, e.g. ``synthreid_A``."""
-    return f'synthreid_{style}'
+def dataset_dirname(style: str, params: dict = None) -> str:
+    """Folder of a style under the data root: ``synthreid_A`` for the default parameters, else
+    ``synthreid_A-<8 hex digits>`` of the parameters (:func:`synthreid_params`), so that a dataset
+    generated with other parameters (more training identities, another size) lives beside the
+    default one instead of replacing it."""
+    name = f'synthreid_{style}'
+    if params is None or params == synthreid_params(style):
+        return name
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    return f'{name}-{digest}'
 
 
 def style_pid_range(style: str) -> range:
@@ -136,12 +144,12 @@ def _plan(params: dict) -> Tuple[List[dict], Dict[int, dict]]:
     return records, people
 
 
-_TMP_NAME = re.compile(r'^\.synthreid_\w+\.tmp(?:-(?P<host>.+)-)?(?P<pid>\d+)$')
+_TMP_NAME = re.compile(r'^\.synthreid_[\w-]+\.tmp(?:-(?P<host>.+)-)?(?P<pid>\d+)$')
 
 
-def _tmp_folder(root: Path, style: str) -> Path:
-    """This process's folder for writing a style: ``.synthreid_<style>.tmp-<host>-<pid>``."""
-    return root / f'.{dataset_dirname(style)}.tmp-{socket.gethostname()}-{os.getpid()}'
+def _tmp_folder(root: Path, dirname: str) -> Path:
+    """This process's folder for writing a dataset: ``.<dirname>.tmp-<host>-<pid>``."""
+    return root / f'.{dirname}.tmp-{socket.gethostname()}-{os.getpid()}'
 
 
 def _pid_alive(pid: int) -> bool:
@@ -182,7 +190,8 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
     """Generate SynthReID style ``style`` under ``root`` unless an identical one is there; return its folder.
 
     Args:
-        root: data root; the dataset goes to ``<root>/synthreid_<style>``.
+        root: data root; the dataset goes to ``<root>/synthreid_<style>`` (other parameters than the
+            defaults: ``<root>/synthreid_<style>-<hash>``, see :func:`dataset_dirname`).
         style: domain style, a key of ``STYLES`` ('A' street, 'B' indoor mall, 'C' park CCTV).
         num_train_ids / num_test_ids: identities in ``bounding_box_train`` / in ``query`` + ``bounding_box_test``.
         num_cams: cameras; every identity is seen by all of them.
@@ -194,7 +203,7 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
         render_scale: drawing happens at this multiple of ``img_size`` before downsampling (anti-aliasing).
         progress: show a tqdm bar while writing.
 
-    A folder with a ``meta.json`` of other parameters or version (or missing files) is regenerated;
+    A folder with a ``meta.json`` of another version (or missing files) is regenerated;
     a non-empty folder without ``meta.json`` is never touched. Temporary folders of killed writers
     are removed first (:func:`remove_stale_tmp_folders`).
     """
@@ -204,7 +213,7 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f'SynthReID: the data root {root} is a file, expected a folder')
     remove_stale_tmp_folders(root)
-    folder = root / dataset_dirname(style)
+    folder = root / dataset_dirname(style, params)
     if _up_to_date(folder, params):
         return folder
     if folder.exists():
@@ -219,7 +228,7 @@ def generate_synthreid(root, style: str = 'A', num_train_ids: int = 100, num_tes
     render_size = (h * render_scale, w * render_scale)
     cameras = {c: make_camera(st, c, render_size, np.random.default_rng([seed, st.index, _STREAM_CAMERA, c]))
                for c in range(1, num_cams + 1)}
-    tmp = _tmp_folder(root, style)
+    tmp = _tmp_folder(root, folder.name)
     if tmp.exists():
         shutil.rmtree(tmp)
     for d in SPLIT_DIRS.values():

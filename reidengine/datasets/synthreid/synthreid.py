@@ -13,7 +13,8 @@ _GEN_KEYS = tuple(k for k in inspect.signature(generate_synthreid).parameters if
 
 @DATASETS.register_module()
 class SynthReID(Market1501):
-    """One split of SynthReID style ``style``, in ``<data_root>/synthreid_<style>/``.
+    """One split of SynthReID style ``style``, in ``<data_root>/synthreid_<style>/`` (with other
+    generation parameters than the defaults: ``synthreid_<style>-<hash>/``, so both can coexist).
 
     Args:
         data_root: folder holding the datasets (see :class:`BaseReIDDataset`).
@@ -22,8 +23,9 @@ class SynthReID(Market1501):
             ``num_cams``, ``imgs_per_id_cam``, ``img_size``, ``seed``, ...); its defaults where absent.
         split, domain, pipeline, **kwargs: as for :class:`BaseReIDDataset`.
 
-    The folder is (re)generated when missing or when its ``meta.json`` records other parameters, by
-    rank 0 while the other ranks wait (a data root shared by all ranks is assumed).
+    The folder is (re)generated when missing, incomplete or of another generator version, by rank 0
+    while the other ranks wait (a data root shared by all ranks is assumed). Metrics are prefixed
+    ``synthreid_<style>`` whatever the parameters.
     """
 
     dataset_name = 'synthreid'
@@ -49,12 +51,12 @@ class SynthReID(Market1501):
             raise ValueError(f'SynthReID: unknown gen_cfg keys {unknown}; expected some of {list(_GEN_KEYS)}')
         if 'dataset_dir' in kwargs:
             raise ValueError('SynthReID: the folder is synthreid_<style>; set `style`, not `dataset_dir`')
-        synthreid_params(style, **{k: v for k, v in gen_cfg.items() if k != 'progress'})  # fail early
+        params = synthreid_params(style, **{k: v for k, v in gen_cfg.items() if k != 'progress'})
         self.style = style
         self.gen_cfg = gen_cfg
-        self.dataset_name = dataset_dirname(style)
+        self.dataset_name = f'synthreid_{style}'  # the metrics' prefix, whatever the parameters
         super().__init__(data_root=data_root, split=split, domain=domain, pipeline=pipeline,
-                         dataset_dir=dataset_dirname(style), **kwargs)
+                         dataset_dir=dataset_dirname(style, params), **kwargs)
 
     def generate(self):
         """Generate the dataset folder unless an identical one exists (rank 0; other ranks wait)."""

@@ -12,6 +12,7 @@ from mmcv.transforms import (CenterCrop, LoadImageFromFile, Normalize, Pad, Rand
 
 from reidengine.registry import TRANSFORMS
 
+from .degradation import RandomDownscale, RandomJPEG
 from .erasing import LocalGrayscale, RandomErasing, sample_rectangle
 from .formatting import PackReIDInputs
 from .loading import LoadReIDImage
@@ -25,6 +26,7 @@ for _cls in (LoadImageFromFile, Resize, RandomFlip, Pad, CenterCrop, Normalize, 
 
 __all__ = [
     'LoadReIDImage', 'ReIDResize', 'PadRandomCrop', 'RandomErasing', 'LocalGrayscale',
-    'RandomPatch', 'ColorJitter', 'RandomGaussianBlur', 'PackReIDInputs', 'sample_rectangle',
+    'RandomPatch', 'ColorJitter', 'RandomGaussianBlur', 'RandomDownscale', 'RandomJPEG',
+    'PackReIDInputs', 'sample_rectangle',
     'LoadImageFromFile', 'Resize', 'RandomFlip', 'Pad', 'CenterCrop', 'Normalize', 'RandomApply', 'RandomChoice'
 ]

@@ -6,11 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from reidengine.datasets.synthreid import generate_synthreid, style_pid_range
+from reidengine.datasets.synthreid import (dataset_dirname, generate_synthreid, style_pid_range,
+                                           synthreid_params)
 from reidengine.datasets.synthreid.identities import identity_key
 
 TINY = dict(num_train_ids=4, num_test_ids=3, num_cams=3, imgs_per_id_cam=2, img_size=(64, 32), num_distractors=2,
             num_junk=1, family_size=(2, 3), render_scale=1, progress=False)
+TINY_DIR = dataset_dirname('A', synthreid_params('A', **{k: v for k, v in TINY.items() if k != 'progress'}))
 NAME = re.compile(r'^(?P<pid>\d{4}|-1)_c(?P<cam>\d)s1_(?P<frame>\d{6})_00\.jpg$')
 
 
@@ -25,7 +27,7 @@ def parsed(names):
 
 def test_layout_names_and_counts(tmp_path):
     folder = generate_synthreid(tmp_path, style='A', **TINY)
-    assert folder == tmp_path / 'synthreid_A'
+    assert folder == tmp_path / TINY_DIR
     files = listing(folder)
     for names in files.values():
         assert all(NAME.match(n) for n in names), names
@@ -78,23 +80,29 @@ def test_regenerates_only_when_needed(tmp_path):
     (folder / 'marker').write_text('kept while nothing changes')
     generate_synthreid(tmp_path, **TINY)
     assert (folder / 'marker').exists()
-    generate_synthreid(tmp_path, **dict(TINY, num_test_ids=2))  # other parameters: regenerated
-    assert not (folder / 'marker').exists()
-    assert len(listing(folder)['query']) == 6
-    (folder / 'marker').write_text('x')
-    victim = next((folder / 'bounding_box_train').iterdir())
+    other = generate_synthreid(tmp_path, **dict(TINY, num_test_ids=2))  # other parameters: another folder
+    assert other != folder and (folder / 'marker').exists()
+    assert len(listing(other)['query']) == 6 and len(listing(folder)['query']) == 9
+    (other / 'marker').write_text('x')
+    victim = next((other / 'bounding_box_train').iterdir())
     victim.unlink()  # a missing file: regenerated
     generate_synthreid(tmp_path, **dict(TINY, num_test_ids=2))
-    assert victim.exists() and not (folder / 'marker').exists()
+    assert victim.exists() and not (other / 'marker').exists()
+    meta = json.loads((other / 'meta.json').read_text())
+    meta['version'] = 'an older generator'  # another generator version: regenerated
+    (other / 'meta.json').write_text(json.dumps(meta))
+    (other / 'marker').write_text('x')
+    generate_synthreid(tmp_path, **dict(TINY, num_test_ids=2))
+    assert not (other / 'marker').exists()
     assert not any(p.name.startswith('.synthreid') for p in tmp_path.iterdir())  # no temporary folder left
 
 
 def test_a_foreign_folder_is_never_overwritten(tmp_path):
-    (tmp_path / 'synthreid_A').mkdir()
-    (tmp_path / 'synthreid_A' / 'mine.txt').write_text('user data')
+    (tmp_path / TINY_DIR).mkdir()
+    (tmp_path / TINY_DIR / 'mine.txt').write_text('user data')
     with pytest.raises(FileExistsError, match='meta.json'):
         generate_synthreid(tmp_path, **TINY)
-    assert (tmp_path / 'synthreid_A' / 'mine.txt').read_text() == 'user data'
+    assert (tmp_path / TINY_DIR / 'mine.txt').read_text() == 'user data'
 
 
 def test_styles_have_disjoint_people(tmp_path):
@@ -140,7 +148,7 @@ def test_a_concurrent_writer_of_the_same_dataset_is_accepted(tmp_path, monkeypat
     monkeypatch.setattr(generator, '_plan', plan_while_another_process_finishes_first)
     folder = generate_synthreid(tmp_path, **TINY)
     assert json.loads((folder / 'meta.json').read_text())['params']['num_train_ids'] == 4
-    assert [p.name for p in tmp_path.iterdir()] == ['synthreid_A']
+    assert [p.name for p in tmp_path.iterdir()] == [TINY_DIR]
 
 
 def test_a_data_root_that_is_a_file_is_named(tmp_path):
