@@ -113,8 +113,9 @@ def table_block(config: str, seeds: Dict[int, Dict]) -> str:
     if runs:
         lines.append('')
         lines.append(textwrap.fill('Measured by `python tools/demo_table.py --seeds '
-                     + ' '.join(str(s) for s in sorted(seeds)) + '` (train + test, data already '
-                     'generated) on a shared machine loaded by other jobs: '
+                     + ' '.join(str(s) for s in sorted(seeds)) + '` (train + test, and the data '
+                     'generation where the data root lacked a set; the load average includes the '
+                     'run itself): '
                      + '; '.join(f'seed {seed}: {r["date"]}, {r["cpu"]}, {r["cores"]} cores, '
                                  f'1-minute load average {r["load_mean"]} on average (max '
                                  f'{r["load_max"]}), wall time {fmt_time(r["wall_s"])}'
@@ -139,7 +140,7 @@ def rewrite(readme_text: str, block: str) -> str:
 def parse_args(argv: Optional[List[str]] = None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
-    parser.add_argument('--config', default='configs/demo/bot_r18_synthreid.py')
+    parser.add_argument('--config', default='configs/demo/mobilenetv2_synthreid.py')
     parser.add_argument('--work-root', default='work_dirs/demo_table')
     parser.add_argument('--readme', default=osp.join(REPO, 'README.md'))
     parser.add_argument('--no-train', action='store_true',

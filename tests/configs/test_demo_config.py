@@ -45,3 +45,15 @@ def test_demo_training_pipeline_builds_and_jitters_colour():
     assert 'ColorJitter' in types and 'RandomGaussianBlur' in types
     for t in cfg.train_dataloader.dataset.pipeline:
         TRANSFORMS.build(t)
+
+
+def test_demo_trains_on_800_identities_and_tests_on_the_default_sets():
+    """The training set is A with 800 identities (its own folder: the default A stays for the other
+    configs), the classifier has one output per identity, and both test sets are SynthReID's defaults
+    (the B test set every SynthReID config reports)."""
+    cfg = read_config(DEMO)
+    train_gen = cfg.train_dataloader.dataset.gen_cfg
+    assert train_gen == dict(num_train_ids=800)
+    assert cfg.model.head.num_classes == train_gen['num_train_ids']
+    assert all(d.dataset.gen_cfg == {} for d in cfg.test_dataloader)
+    assert cfg.train_cfg.max_epochs == 5

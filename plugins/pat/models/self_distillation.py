@@ -1,4 +1,4 @@
-"""Table 5's "B+SD" baseline of PAT (Ni et al., CVPR 2023, Sec. 4.4): the ViT baseline with the
+"""Table 5's "B+SD" baseline of PAT (Ni et al., ICCV 2023, Sec. 4.4): the ViT baseline with the
 conventional self-distillation PAT compares against, that of "Self-Distilled Vision Transformer
 for Domain Generalization" (Sultana et al., ACCV 2022).
 
