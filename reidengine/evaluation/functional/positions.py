@@ -172,10 +172,11 @@ def bounded_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor
             result[r] = sorted_positions(rows_d, cols[r], wanted[r], num_cells).long()
         if bool(dense.all()):
             return result
+        # words wholly inside a dense row, [ceil(r G / 8), floor((r + 1) G / 8)), are not expanded
+        for first, end in zip(((rows * num_cols + 7) // 8).tolist(),
+                              ((rows + 1) * num_cols // 8).tolist()):
+            marked[first:end] = False
     words = marked.nonzero().squeeze(1)
-    if any_dense:  # drop the words that lie wholly in dense rows
-        last_row = ((words * 8 + 7) // num_cols).clamp_(max=num_rows - 1)
-        words = words[~(dense[words * 8 // num_cols] & dense[last_row])]
 
     # 3. the sparse rows' candidates, ascending flat index (row, column)
     word, byte = marks.view(-1, 8).index_select(0, words).nonzero(as_tuple=True)
