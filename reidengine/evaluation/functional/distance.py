@@ -44,6 +44,16 @@ def check_features(feats: torch.Tensor, name: str, check_finite: bool = True) ->
     return feats
 
 
+def row_sqnorm(feats: torch.Tensor, block: int = 512) -> torch.Tensor:
+    """``feats.pow(2).sum(1)``, bit-identical (each row reduced alike), in blocks of rows: the
+    cache-sized temporaries avoid the page faults of one (N, D) temporary, 5x the time at Market
+    scale."""
+    out = feats.new_empty(len(feats))
+    for start in range(0, len(feats), block):
+        torch.sum(feats[start:start + block].pow(2), 1, out=out[start:start + block])
+    return out
+
+
 def prepare_features(feats: torch.Tensor, metric: str, normalize: bool = False,
                      name: str = None):
     """L2-normalise rows for ``cosine`` (always) or when ``normalize`` is set.
@@ -60,7 +70,7 @@ def prepare_features(feats: torch.Tensor, metric: str, normalize: bool = False,
         feats = feats / norm.clamp_min(1e-12).expand_as(feats)
     if name is None:
         return feats
-    sqnorm = feats.pow(2).sum(1) if metric == 'euclidean' else None
+    sqnorm = row_sqnorm(feats) if metric == 'euclidean' else None
     if not unit:
         checked = sqnorm
     if len(feats) and not math.isfinite(float(checked.max())):

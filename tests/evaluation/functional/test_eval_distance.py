@@ -28,3 +28,12 @@ def test_check_features_rejects_bad_input():
     with pytest.raises(ValueError, match=r'query has NaN or infinite values \(rows \[1\]'):
         check_features(torch.tensor([[0.0], [float('inf')]]), 'query')
     assert check_features(torch.zeros(2, 2, dtype=torch.float64), 'q').dtype == torch.float32
+
+
+def test_row_sqnorm_is_bit_identical_to_the_plain_formula():
+    from reidengine.evaluation.functional.distance import row_sqnorm
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1300, 37, generator=g) * 3
+    for block in (1, 7, 512, 4096):
+        assert torch.equal(row_sqnorm(x, block), x.pow(2).sum(1))
+    assert row_sqnorm(x[:0]).shape == (0,)
