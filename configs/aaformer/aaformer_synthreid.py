@@ -80,18 +80,18 @@ test_dataloader = [
 test_evaluator = dict(type='ReIDMetric', metric='euclidean')
 
 # from scratch: AdamW (the paper fine-tunes ImageNet weights with SGD); 25 iterations per epoch
-max_epochs, warmup_epochs = 24, 3
+max_epochs, warmup_epochs, base_lr = 24, 3, 5e-4
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr='${base_lr}', weight_decay=0.05),
     # the classifiers start at std 0.001: a 10x lr lets the ID logits grow within the first epochs
     paramwise_cfg=dict(custom_keys={'classifier': dict(lr_mult=10.0)}))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end='${warmup_epochs}',
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         T_max=max_epochs - warmup_epochs, eta_min_ratio=0.002, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin='${warmup_epochs}', end='${max_epochs}',
+         eta_min_ratio=0.002, convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs + 1)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs='${max_epochs}')
 test_cfg = dict(type='ReIDTestLoop')
-default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval='${max_epochs}', max_keep_ckpts=1))

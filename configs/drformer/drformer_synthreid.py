@@ -61,13 +61,13 @@ test_dataloader = [
 
 max_epochs, warmup_epochs, base_lr = 15, 1, 5e-4
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05, _delete_=True),
+    optimizer=dict(type='AdamW', lr='${base_lr}', weight_decay=0.05, _delete_=True),
     paramwise_cfg=dict(bias_lr_mult=1.0, custom_keys={'classifier': dict(lr_mult=10.0)}))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end='${warmup_epochs}',
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         T_max=max_epochs - warmup_epochs, eta_min_ratio=0.01, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin='${warmup_epochs}', end='${max_epochs}',
+         eta_min_ratio=0.01, convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs + 1)
-default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=max_epochs))
+train_cfg = dict(max_epochs='${max_epochs}')
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval='${max_epochs}'))

@@ -61,13 +61,13 @@ test_dataloader = [
 max_epochs, warmup_epochs, base_lr = 16, 1, 1e-3
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=base_lr, weight_decay=5e-4))
+    optimizer=dict(type='Adam', lr='${base_lr}', weight_decay=5e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end='${warmup_epochs}',
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         T_max=max_epochs - warmup_epochs, eta_min=base_lr * 1e-2, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin='${warmup_epochs}', end='${max_epochs}',
+         eta_min_ratio=0.01, convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs + 1)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs='${max_epochs}')
 test_cfg = dict(type='ReIDTestLoop')
-default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=max_epochs))
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval='${max_epochs}'))

@@ -20,6 +20,11 @@ VIT = osp.join(REPO, 'configs', 'baselines', 'vit_base_market1501.py')  # SGD sc
 DEMO = osp.join(REPO, 'configs', 'demo', 'bot_r18_synthreid.py')  # Adam schedule base
 PAT_SYNTH = osp.join(REPO, 'configs', 'pat', 'pat_synthreid.py')
 PAT_MULTI = osp.join(REPO, 'configs', 'pat', 'pat_mdc2ms.py')
+# the plugins' SynthReID experiments (their own schedules) and the ImageNet demo
+PLUGIN_SYNTH = [osp.join(REPO, 'configs', *parts) for parts in (
+    ('aaformer', 'aaformer_synthreid.py'), ('drformer', 'drformer_synthreid.py'),
+    ('fusionreid', 'fusionreid_synthreid.py'), ('mdpr', 'mdpr_synthreid.py'),
+    ('demo', 'mobilenetv2_synthreid.py'))]
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +75,7 @@ SCHEDULE = 'max_epochs = 30\nwarmup_epochs = 3\nbase_lr = 0.02\n'
 SCHEDULE_OPTIONS = ('--cfg-options', 'max_epochs=30', 'warmup_epochs=3', 'base_lr=0.02')
 
 
-@pytest.mark.parametrize('base', [VIT, DEMO])
+@pytest.mark.parametrize('base', [VIT, DEMO] + PLUGIN_SYNTH)
 @pytest.mark.parametrize('way', ['child config', 'cfg-options'])
 def test_schedule_follows_max_epochs_warmup_and_base_lr(tmp_path, base, way):
     cfg = tool_config(child(tmp_path, base, SCHEDULE)) if way == 'child config' else \
