@@ -119,7 +119,13 @@ def step_mm_vs_ours(data, repeats, metric=METRIC):
     # CPU seconds (all threads of this process) are less sensitive to other jobs than wall time
     return dict(mm_s=t_mm, ours_s=t_ours, ratio_min=min(t_ours) / min(t_mm),
                 ratio_median=median_ratio(t_ours, t_mm), mm_cpu_s=cpu_mm, ours_cpu_s=cpu_ours,
-                cpu_ratio_median=median_ratio(cpu_ours, cpu_mm), metric=metric, metrics=res)
+                cpu_ratio_median=median_ratio(cpu_ours, cpu_mm), metric=metric, metrics=res,
+                ranking=ranking_backend())
+
+
+def ranking_backend():
+    from reidengine.evaluation.functional import native
+    return 'native' if native.kernel() is not None else 'torch'
 
 
 def step_mm_vs_ours_1thread(data, repeats):
@@ -132,7 +138,7 @@ def step_ours_peak(data):
     from reidengine.evaluation import evaluate_features
     q, g, qp, qc, gp, gc = load(data)
     res, sec, peak = measure(lambda: evaluate_features(q, g, **ids(qp, qc, gp, gc), metric=METRIC))
-    return dict(seconds=sec, peak_mib=peak, metrics=res, metric=METRIC,
+    return dict(seconds=sec, peak_mib=peak, metrics=res, metric=METRIC, ranking=ranking_backend(),
                 features_mib=(q.numel() + g.numel()) * 4 / 2 ** 20)
 
 
@@ -235,6 +241,9 @@ def main():
     parser.add_argument('--random-features', action='store_true',
                         help='features without any identity structure (a model that learned '
                              'nothing: the ranking\'s worst case), same sizes and ids')
+    parser.add_argument('--torch-ranking', action='store_true',
+                        help='rank with the torch implementation, not the native kernel '
+                             '(REIDENGINE_NATIVE=0 in the steps)')
     parser.add_argument('--out', default=None, help='append the JSON results to this file')
     parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -257,7 +266,9 @@ def main():
         cmd = [sys.executable, os.path.abspath(__file__), '--child', step, '--scale', args.scale,
                '--data', data, '--repeats', str(args.repeats)]
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              env=dict(os.environ, REID_BENCH_METRIC=args.metric))
+                              env=dict(os.environ, REID_BENCH_METRIC=args.metric,
+                                       **({'REIDENGINE_NATIVE': '0'} if args.torch_ranking
+                                          else {})))
         lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
         if proc.returncode or not lines:
             print(f'{step}: failed (rc {proc.returncode})\n{proc.stderr[-3000:]}', flush=True)

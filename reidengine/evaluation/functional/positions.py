@@ -83,25 +83,35 @@ def sorted_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor,
     probe_cells = cells.gather(1, cols).long()
     result = below[probe_cells]
 
-    # 3. exact order inside cells that hold a probe and something else (rows that have one)
+    # 3. exact order inside cells that hold a probe and something else: their elements, found in
+    #    the column-major cell ids (ascending column within a row), sorted by (cell, distance)
     crowded = mask & (hist[probe_cells] > 1)
-    rows = crowded.any(1).nonzero().squeeze(1)
-    if len(rows):
+    if bool(crowded.any()):
         flagged = torch.zeros(num_rows * width, dtype=torch.bool)
         flagged[probe_cells[crowded]] = True
-        local = flagged.index_select(0, cells[rows].reshape(-1)).nonzero().squeeze(1)
-        elem_row, elem_col = rows[local // num_cols], local % num_cols
-        elems = elem_row * num_cols + elem_col  # ascending: row, column
-        elem_d = dist[elem_row, elem_col]
-        elem_cell = cells[elem_row, elem_col]
-        order = torch.sort(elem_d, stable=True).indices
-        order = order[torch.sort(elem_cell[order], stable=True).indices]  # (cell, d, column)
+        numel = num_rows * num_cols
+        hit = _scratch('hit', (-(-numel // 8) * 8,), torch.bool)
+        torch.index_select(flagged, 0, cells_t.view(-1), out=hit[:numel])
+        hit[numel:] = False
+        elems = true_indices(hit)  # flat column-major: column * R + row, ascending
+        elem_cell = cells_t.view(-1)[elems].long()
+        elem_d = dist[elems % num_rows, elems // num_rows]
+        order = torch.argsort((elem_cell << 32) + _order_key(elem_d), stable=True)
         position = torch.empty_like(order)
         position[order] = torch.arange(order.numel())
         within = position - torch.searchsorted(elem_cell[order], elem_cell)
-        probe_elem = (torch.arange(num_rows)[:, None] * num_cols + cols)[crowded]
+        probe_elem = (cols * num_rows + torch.arange(num_rows)[:, None])[crowded]
         result[crowded] += within[torch.searchsorted(elems, probe_elem)]
     return torch.where(mask, result, -1)
+
+
+def true_indices(flags: torch.Tensor) -> torch.Tensor:
+    """Ascending indices of the True entries of a 1-D bool tensor whose length is a multiple of
+    8: the flags are read 8 at a time (int64 words), so only the words holding one are expanded
+    (``nonzero`` of a bool tensor costs about 6 ns per entry, of the words 8x less)."""
+    words = (flags.view(torch.int64) != 0).nonzero().squeeze(1)
+    word, byte = flags.view(-1, 8).index_select(0, words).nonzero(as_tuple=True)
+    return words[word] * 8 + byte
 
 
 def _order_key(values: torch.Tensor) -> torch.Tensor:

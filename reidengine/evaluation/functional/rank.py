@@ -14,6 +14,7 @@ from typing import Dict, Sequence
 
 import torch
 
+from . import native as native_kernel
 from .positions import bounded_positions
 
 JUNK_PID = -1
@@ -55,8 +56,8 @@ class GalleryIdentities:
 
 def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Tensor,
                     gallery: GalleryIdentities, num_cells: int = None,
-                    step_elements: int = 2 ** 22,
-                    dense_fraction: float = 0.75) -> Dict[str, torch.Tensor]:
+                    step_elements: int = 2 ** 22, dense_fraction: float = 0.75,
+                    native: bool = None) -> Dict[str, torch.Tensor]:
     """Per-query AP, rank of the first and last positive and number of positives.
 
     Only the gallery items closer than a query's farthest positive can change its metrics, so
@@ -69,6 +70,9 @@ def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Te
             (at least 64).
         step_elements: rows are handled in slices of about this many entries (cache-sized).
         dense_fraction: see ``bounded_positions``.
+        native: use the native kernel (``native/``, same results): None = where it could be
+            built, True = required, False = the torch implementation (the three arguments
+            above are its settings).
 
     Returns:
         dict of (R,) tensors: ``num_pos`` (long), ``first`` / ``last`` (long, 0-based rank of the
@@ -82,12 +86,19 @@ def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Te
     bound = torch.where(positive, dist.gather(1, cols), -float('inf')).amax(1)
     if bool(bound.isnan().any()):
         raise ValueError(f'distances contain NaN (rows of this block: {num_rows})')
-    position = torch.empty_like(cols)
-    step = max(1, min(step_elements // max(num_gallery, 1), 2 ** 24 // (num_cells + 2) - 1))
-    for s in range(0, num_rows, step):
-        position[s:s + step] = bounded_positions(dist[s:s + step], cols[s:s + step],
-                                                 mask[s:s + step], bound[s:s + step],
-                                                 num_cells, dense_fraction)
+    fn = None if native is False else native_kernel.kernel()
+    if native and fn is None:
+        raise RuntimeError(f'the native ranking kernel is not available: '
+                           f'{native_kernel.unavailable_reason()}')
+    if fn is not None:
+        position = native_kernel.bounded_positions(dist, cols, mask, bound, fn=fn)
+    else:
+        position = torch.empty_like(cols)
+        step = max(1, min(step_elements // max(num_gallery, 1), 2 ** 24 // (num_cells + 2) - 1))
+        for s in range(0, num_rows, step):
+            position[s:s + step] = bounded_positions(dist[s:s + step], cols[s:s + step],
+                                                     mask[s:s + step], bound[s:s + step],
+                                                     num_cells, dense_fraction)
 
     big = torch.iinfo(torch.long).max
     position, order = torch.where(position >= 0, position, big).sort(1)
@@ -109,18 +120,19 @@ def rank_statistics(dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Te
 class RankAccumulator:
     """Consumes (start_row, distance block) pairs; ``summary`` gives mAP, CMC@k and mINP.
 
-    ``num_cells``, ``step_elements`` and ``dense_fraction`` are passed to ``rank_statistics``.
+    ``num_cells``, ``step_elements``, ``dense_fraction`` and ``native`` are passed to
+    ``rank_statistics``.
     """
 
     def __init__(self, q_pids: torch.Tensor, q_camids: torch.Tensor, g_pids: torch.Tensor,
                  g_camids: torch.Tensor, ranks: Sequence[int] = (1, 5, 10),
                  num_cells: int = None, step_elements: int = 2 ** 22,
-                 dense_fraction: float = 0.75):
+                 dense_fraction: float = 0.75, native: bool = None):
         self.q_pids, self.q_camids = q_pids.long(), q_camids.long()
         self.gallery = GalleryIdentities(g_pids, g_camids)
         self.ranks = tuple(int(k) for k in ranks)
         self.num_cells, self.step_elements = num_cells, step_elements
-        self.dense_fraction = dense_fraction
+        self.dense_fraction, self.native = dense_fraction, native
         num_q = len(q_pids)
         self.per_query = dict(num_pos=torch.zeros(num_q, dtype=torch.long),
                               ap=torch.full((num_q,), float('nan'), dtype=torch.float64),
@@ -131,7 +143,8 @@ class RankAccumulator:
     def update(self, start: int, dist: torch.Tensor) -> None:
         q = slice(start, start + dist.shape[0])
         stats = rank_statistics(dist, self.q_pids[q], self.q_camids[q], self.gallery,
-                                self.num_cells, self.step_elements, self.dense_fraction)
+                                self.num_cells, self.step_elements, self.dense_fraction,
+                                self.native)
         for key, value in stats.items():
             self.per_query[key][q] = value
         self.seen[q] = True

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from reidengine.evaluation.functional import (RankAccumulator, evaluate_distmat,
-                                              evaluate_features, matrix_blocks)
+                                              evaluate_features, matrix_blocks, native)
 
 
 def kw(ids):
@@ -95,11 +95,17 @@ def test_fast_path_equals_direct_full_sort(seed):
         dist = torch.randn(num_q, num_g, generator=g)
     expected, aps, firsts = direct_market_eval(dist, q_pids, q_camids, g_pids, g_camids)
     keep = g_pids != -1
-    # the histogram route for every row (dense_fraction 0), for none (2) and mixed (1/16)
-    for chunk, step, cells, dense in [(1, 1, 2, 0.0), (7, 40, 3, 0.0), (num_q, 10 ** 6, None, 0.0),
-                                      (5, 300, 4, 2.0), (num_q, 10 ** 6, None, 1 / 16)]:
-        acc = RankAccumulator(q_pids, q_camids, g_pids[keep], g_camids[keep],
-                              num_cells=cells, step_elements=step, dense_fraction=dense)
+    # torch: the histogram route for every row (dense_fraction 0), for none (2) and mixed
+    # (1/16); the native kernel (where a C compiler is present: CI has one)
+    settings = [(1, 1, 2, 0.0, False), (7, 40, 3, 0.0, False), (num_q, 10 ** 6, None, 0.0, False),
+                (5, 300, 4, 2.0, False), (num_q, 10 ** 6, None, 1 / 16, False)]
+    if native.kernel() is not None:
+        settings += [(1, None, None, None, True), (7, None, None, None, True),
+                     (num_q, None, None, None, True)]
+    for chunk, step, cells, dense, use_native in settings:
+        acc = RankAccumulator(q_pids, q_camids, g_pids[keep], g_camids[keep], num_cells=cells,
+                              step_elements=step or 2 ** 22, dense_fraction=dense or 0.75,
+                              native=use_native)
         for start, block in matrix_blocks(dist[:, keep], chunk):
             acc.update(start, block)
         out = acc.summary()

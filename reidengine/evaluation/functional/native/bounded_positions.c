@@ -1,0 +1,97 @@
+/* Positions of a few probe columns in each row sorted by (distance, column), reading only the
+ * elements that can precede them: the native kernel of reidengine's ranking metrics.
+ *
+ * For row r with bound b_r, a probe c with mask set and d[c] <= b_r gets
+ *
+ *     position(c) = #{k : d[k] < d[c]  or  (d[k] == d[c] and k < c)},
+ *
+ * the index a stable argsort of the row would give it; every other probe gets -1. Only elements
+ * with d[k] <= b_r can count, so the row is read once to gather these candidates (not (d > b):
+ * a NaN is gathered, and reported), and each probe counts the candidates before it in one
+ * vectorised pass over them. Exact: it compares the same fp32 values as the definition.
+ *
+ * Built by reidengine/evaluation/functional/native/__init__.py with the machine's own compiler
+ * and -march=native: the AVX-512 / AVX2 / scalar gather is chosen by the instruction set that
+ * flag enables (all three give the same candidates in the same order).
+ */
+#include <stdint.h>
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* Gathers the candidates of one row, in column order; returns their number. The buffers hold
+ * cols + 16 entries (the AVX-512 path stores 16 lanes at a time). */
+static int64_t gather_candidates(const float *d, int64_t cols, float b, float *cand_d,
+                                 int32_t *cand_i)
+{
+    int64_t n = 0, k = 0;
+#if defined(__AVX512F__)
+    const __m512 vb = _mm512_set1_ps(b);
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; k + 16 <= cols; k += 16) {
+        const __m512 v = _mm512_loadu_ps(d + k);
+        const __mmask16 m = (__mmask16)~_mm512_cmp_ps_mask(v, vb, _CMP_GT_OQ);
+        if (m) {
+            _mm512_storeu_ps(cand_d + n, _mm512_maskz_compress_ps(m, v));
+            _mm512_storeu_si512((void *)(cand_i + n), _mm512_maskz_compress_epi32(m, idx));
+            n += __builtin_popcount((unsigned)m);
+        }
+        idx = _mm512_add_epi32(idx, step);
+    }
+#elif defined(__AVX2__)
+    const __m256 vb = _mm256_set1_ps(b);
+    for (; k + 8 <= cols; k += 8) {
+        unsigned m = ~(unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(d + k), vb, _CMP_GT_OQ)) & 0xFFu;
+        while (m) {
+            const int t = __builtin_ctz(m);
+            cand_d[n] = d[k + t];
+            cand_i[n] = (int32_t)(k + t);
+            n++;
+            m &= m - 1;
+        }
+    }
+#endif
+    for (; k < cols; k++) {
+        const float v = d[k];
+        cand_d[n] = v;
+        cand_i[n] = (int32_t)k;
+        n += !(v > b);
+    }
+    return n;
+}
+
+/* dist: rows x cols fp32, row r at dist + r * ld; bound: rows; probe_cols / mask / out:
+ * rows x probes (int64 / bool bytes / int64); cand_d, cand_i: cols + 16 entries each.
+ * Returns -1, or the first row whose candidates hold a NaN (out is then incomplete). */
+int64_t bounded_positions(const float *dist, int64_t rows, int64_t cols, int64_t ld,
+                          const float *bound, const int64_t *probe_cols, const uint8_t *mask,
+                          int64_t probes, int64_t *out, float *cand_d, int32_t *cand_i)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *d = dist + r * ld;
+        const float b = bound[r];
+        const int64_t n = gather_candidates(d, cols, b, cand_d, cand_i);
+        int nan = 0;
+        for (int64_t i = 0; i < n; i++)
+            nan |= cand_d[i] != cand_d[i];
+        if (nan)
+            return r;
+        for (int64_t j = 0; j < probes; j++) {
+            const int64_t o = r * probes + j;
+            const int64_t c = probe_cols[o];
+            const float dp = d[c];
+            if (!mask[o] || !(dp <= b)) {
+                out[o] = -1;
+                continue;
+            }
+            const int32_t ci = (int32_t)c;
+            int32_t before = 0;
+            for (int64_t i = 0; i < n; i++)
+                before += (cand_d[i] < dp) | ((cand_d[i] == dp) & (cand_i[i] < ci));
+            out[o] = before;
+        }
+    }
+    return -1;
+}
