@@ -125,7 +125,9 @@ def step_mm_vs_ours(data, repeats, metric=METRIC):
 
 def ranking_backend():
     from reidengine.evaluation.functional import native
-    return 'native' if native.kernel() is not None else 'torch'
+    if native.kernel() is None:
+        return 'torch'
+    return 'native ' + next(f for f in native.default_flags() if f.startswith('-march'))
 
 
 def step_mm_vs_ours_1thread(data, repeats):
@@ -157,7 +159,7 @@ def step_ours_distmat(data, repeats):
         start = time.perf_counter()
         evaluate_distmat(dist, **ids(qp, qc, gp, gc))
         times.append(time.perf_counter() - start)
-    return dict(seconds=times, peak_mib=peak, metrics=res)
+    return dict(seconds=times, peak_mib=peak, metrics=res, ranking=ranking_backend())
 
 
 def step_peer(data, name):

@@ -6,7 +6,8 @@ optional single-gallery-shot CMC and ROC). The full query x gallery matrix never
 
 Every chunk of ``chunk_size`` query rows is handled by one of ``num_workers`` threads with
 single-threaded torch ops (``parallel.py``): its distances (one matrix product, written into the
-thread's reused buffer) and their ranking, while they are still in the thread's cache. Peak
+thread's reused buffer) and their ranking (``rank.py``: the native kernel, which reads each
+distance once, where it builds), while they are still in the thread's cache. Peak
 memory beyond the features: about ``num_workers x chunk_size x G x 4`` bytes plus the ranking's
 cache-sized scratch (``positions.py``).
 

@@ -8,7 +8,8 @@ Ranking is by ascending distance, ties broken by gallery order (a stable argsort
 
 With the sorted valid gallery list of a query and its n positives at 0-based ranks
 r_1 < ... < r_n:  AP = (1/n) sum_m m / (r_m + 1),  CMC@k = [r_1 < k],  INP = n / (r_n + 1).
-Only the positives' ranks are computed (``positions.py``), never a full sort of the gallery.
+Only the positives' ranks are computed (``native/`` where a C compiler is present, else
+``positions.py``; the same positions), never a full sort of the gallery.
 """
 from typing import Dict, Sequence
 

@@ -7,7 +7,7 @@ product itself; the C kernel reads each distance once and counts, well under 1 n
 benchmarks/README.md). Torchreid and FastReID likewise compile their evaluation (Cython).
 
 Building: ``$CC`` (default ``cc``) with ``-O3 -march=native`` (so AVX-512, AVX2 or plain scalar
-code, whatever this CPU runs fastest) into ``$REIDENGINE_CACHE`` (default
+code, whatever this CPU runs fastest; ``$REIDENGINE_NATIVE_MARCH`` replaces ``native``) into ``$REIDENGINE_CACHE`` (default
 ``~/.cache/reidengine``), once per source, compiler and CPU (the file name hashes them); about
 0.3 s. Loaded with ctypes, whose calls release the GIL, so the evaluator's worker threads run
 it in parallel. Without a working compiler, or with ``REIDENGINE_NATIVE=0``, the evaluator uses
@@ -26,6 +26,12 @@ import torch
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'bounded_positions.c')
 FLAGS = ('-O3', '-march=native', '-std=c11', '-fPIC', '-shared')
+
+
+def default_flags() -> tuple:
+    march = os.environ.get('REIDENGINE_NATIVE_MARCH')
+    return FLAGS if not march else tuple(f'-march={march}' if f == '-march=native' else f
+                                         for f in FLAGS)
 
 _LOCK = threading.Lock()
 _STATE = {}  # 'lib': the loaded kernel (or None after a failure), 'why': the reason
@@ -47,13 +53,14 @@ def _cpu_fingerprint() -> str:
         return platform.machine() + platform.processor()
 
 
-def build(compiler: Optional[str] = None, flags: Sequence[str] = FLAGS,
+def build(compiler: Optional[str] = None, flags: Optional[Sequence[str]] = None,
           directory: Optional[str] = None) -> str:
     """Compile the kernel (if not cached) and return the shared library's path.
 
-    Raises RuntimeError naming the compiler and its message when it is missing or fails.
+    ``flags`` default to :func:`default_flags`. Raises RuntimeError naming the compiler and its message when it is missing or fails.
     """
     compiler = compiler or os.environ.get('CC') or 'cc'
+    flags = tuple(flags) if flags is not None else default_flags()
     if shutil.which(compiler) is None:
         raise RuntimeError(f'no C compiler "{compiler}" on PATH (set CC to use another)')
     with open(SOURCE, 'rb') as f:
