@@ -69,6 +69,28 @@ def test_kernel_equals_stable_argsort_below_the_bound_on_every_code_path():
 
 
 @needs_kernel
+def test_rows_with_hundreds_of_probes_take_the_search_route_and_agree():
+    g = torch.Generator().manual_seed(7)
+    fns = kernels()
+    for trial in range(4):  # > 256 wanted probes (the search route) next to rows with a few
+        dist = torch.randn(3, 700, generator=g)
+        if trial % 2:  # ties, -0.0 / +0.0 and repeated probe columns
+            dist = torch.randint(-3, 4, (3, 700), generator=g).float() * 0.25
+            dist[dist == 0] = torch.where(torch.rand((dist == 0).sum(), generator=g) < 0.5,
+                                          -0.0, 0.0)
+        cols = torch.randint(0, 700, (3, 400), generator=g)
+        mask = torch.ones(3, 400, dtype=torch.bool)
+        mask[1, 5:] = False  # 5 probes: the counting route
+        bound = torch.stack([dist[0].max(), dist[1].max(), dist[2].quantile(0.8)])
+        expected = stable_argsort_positions(dist, cols, mask)
+        expected[dist.gather(1, cols) > bound[:, None]] = -1
+        assert int(((expected >= 0).sum(1) > 256).sum()) == 2  # rows 0 and 2: the search route
+        for name, fn in fns.items():
+            assert torch.equal(native.bounded_positions(dist, cols, mask, bound, fn=fn),
+                               expected), (name, trial)
+
+
+@needs_kernel
 def test_kernel_reads_rows_with_a_stride_and_reports_nan():
     g = torch.Generator().manual_seed(3)
     big = torch.randn(5, 40, generator=g)

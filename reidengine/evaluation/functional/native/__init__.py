@@ -95,7 +95,7 @@ def load_library(path: str):
     """The ``bounded_positions`` function of a built library, with its C signature."""
     fn = ctypes.CDLL(path).bounded_positions
     ptr, i64 = ctypes.c_void_p, ctypes.c_int64
-    fn.argtypes = [ptr, i64, i64, i64, ptr, ptr, ptr, i64, ptr, ptr, ptr]
+    fn.argtypes = [ptr, i64, i64, i64, ptr, ptr, ptr, i64, ptr, ptr, ptr, ptr, ptr]
     fn.restype = i64
     return fn
 
@@ -147,9 +147,11 @@ def bounded_positions(dist: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor
         return out.fill_(-1)
     cand_d = torch.empty(num_cols + 16, dtype=torch.float32)
     cand_i = torch.empty(num_cols + 16, dtype=torch.int32)
+    keys = torch.empty(cols.shape[1] + 1, dtype=torch.int64)  # uint64 in C
+    hist = torch.empty(cols.shape[1] + 1, dtype=torch.int64)
     bad = fn(dist.data_ptr(), num_rows, num_cols, dist.stride(0), bound.data_ptr(),
              cols.data_ptr(), mask.data_ptr(), cols.shape[1], out.data_ptr(),
-             cand_d.data_ptr(), cand_i.data_ptr())
+             cand_d.data_ptr(), cand_i.data_ptr(), keys.data_ptr(), hist.data_ptr())
     if bad >= 0:
         raise ValueError(f'distances contain NaN (row {bad} of this block of {num_rows} rows)')
     return out

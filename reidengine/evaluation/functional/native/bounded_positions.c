@@ -8,13 +8,17 @@
  * the index a stable argsort of the row would give it; every other probe gets -1. Only elements
  * with d[k] <= b_r can count, so the row is read once to gather these candidates (not (d > b):
  * a NaN is gathered, and reported), and each probe counts the candidates before it in one
- * vectorised pass over them. Exact: it compares the same fp32 values as the definition.
+ * vectorised pass over them (O(candidates x probes)). Rows with more than MANY_PROBES wanted
+ * probes (an identity with hundreds of gallery images) instead sort their probes and drop every
+ * candidate into the interval between two of them by binary search (O(candidates x log probes)).
+ * Exact: both compare the same fp32 values as the definition.
  *
  * Built by reidengine/evaluation/functional/native/__init__.py with the machine's own compiler
  * and -march=native: the AVX-512 / AVX2 / scalar gather is chosen by the instruction set that
  * flag enables (all three give the same candidates in the same order).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -62,12 +66,58 @@ static int64_t gather_candidates(const float *d, int64_t cols, float b, float *c
     return n;
 }
 
+/* Above this many wanted probes in a row, the binary-search route (a tuning constant: the
+ * counting pass costs about probes / 16 cycles per candidate, the search about 3 log2 probes). */
+#define MANY_PROBES 256
+
+/* (distance, column) as one integer with the same order: the fp32 bits made monotone (negatives
+ * flipped, -0.0 first turned into +0.0, which compare equal) above the column. */
+static uint64_t order_key(float v, int64_t col)
+{
+    union { float f; uint32_t u; } bits;
+    bits.f = v + 0.0f;
+    const uint32_t u = bits.u ^ ((uint32_t)((int32_t)bits.u >> 31) & 0x7FFFFFFFu);
+    return ((uint64_t)(u ^ 0x80000000u) << 32) | (uint64_t)col;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The binary-search route for one row: with the wanted probes' keys sorted, a candidate x falls
+ * after bin(x) = #{probes with key < key(x)} of them; #{x : bin(x) <= t} counts the candidates up
+ * to probe t, itself included (it is a candidate), so its position is that count minus one.
+ * keys: the wanted probes' keys (sorted here); hist: wanted + 1 zeroed counters. */
+static void positions_by_search(const float *cand_d, const int32_t *cand_i, int64_t n,
+                                uint64_t *keys, int64_t wanted, int64_t *hist)
+{
+    qsort(keys, (size_t)wanted, sizeof(uint64_t), compare_keys);
+    for (int64_t i = 0; i < n; i++) {
+        const uint64_t k = order_key(cand_d[i], cand_i[i]);
+        int64_t lo = 0, hi = wanted;  /* first probe key >= k */
+        while (lo < hi) {
+            const int64_t mid = (lo + hi) / 2;
+            if (keys[mid] < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        hist[lo]++;
+    }
+    for (int64_t t = 1; t < wanted; t++)
+        hist[t] += hist[t - 1];
+}
+
 /* dist: rows x cols fp32, row r at dist + r * ld; bound: rows; probe_cols / mask / out:
- * rows x probes (int64 / bool bytes / int64); cand_d, cand_i: cols + 16 entries each.
- * Returns -1, or the first row whose candidates hold a NaN (out is then incomplete). */
+ * rows x probes (int64 / bool bytes / int64); cand_d, cand_i: cols + 16 entries each; keys,
+ * hist: probes + 1 entries each. Returns -1, or the first row whose candidates hold a NaN (out is
+ * then incomplete). */
 int64_t bounded_positions(const float *dist, int64_t rows, int64_t cols, int64_t ld,
                           const float *bound, const int64_t *probe_cols, const uint8_t *mask,
-                          int64_t probes, int64_t *out, float *cand_d, int32_t *cand_i)
+                          int64_t probes, int64_t *out, float *cand_d, int32_t *cand_i,
+                          uint64_t *keys, int64_t *hist)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *d = dist + r * ld;
@@ -78,6 +128,40 @@ int64_t bounded_positions(const float *dist, int64_t rows, int64_t cols, int64_t
             nan |= cand_d[i] != cand_d[i];
         if (nan)
             return r;
+        int64_t wanted = 0;
+        for (int64_t j = 0; j < probes; j++) {
+            const int64_t o = r * probes + j;
+            wanted += mask[o] && d[probe_cols[o]] <= b;
+        }
+        if (wanted > MANY_PROBES) {
+            int64_t w = 0;
+            for (int64_t j = 0; j < probes; j++) {
+                const int64_t o = r * probes + j;
+                if (mask[o] && d[probe_cols[o]] <= b)
+                    keys[w++] = order_key(d[probe_cols[o]], probe_cols[o]);
+            }
+            for (int64_t t = 0; t <= wanted; t++)
+                hist[t] = 0;
+            positions_by_search(cand_d, cand_i, n, keys, wanted, hist);
+            for (int64_t j = 0; j < probes; j++) {  /* each probe finds its rank among them */
+                const int64_t o = r * probes + j, c = probe_cols[o];
+                if (!mask[o] || !(d[c] <= b)) {
+                    out[o] = -1;
+                    continue;
+                }
+                const uint64_t k = order_key(d[c], c);
+                int64_t lo = 0, hi = wanted;
+                while (lo < hi) {
+                    const int64_t mid = (lo + hi) / 2;
+                    if (keys[mid] < k)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                out[o] = hist[lo] - 1;
+            }
+            continue;
+        }
         for (int64_t j = 0; j < probes; j++) {
             const int64_t o = r * probes + j;
             const int64_t c = probe_cols[o];
