@@ -80,34 +80,75 @@ static uint64_t order_key(float v, int64_t col)
     return ((uint64_t)(u ^ 0x80000000u) << 32) | (uint64_t)col;
 }
 
+/* Index of the first of the sorted keys[0 .. n) that is >= k (n if none). */
+static int64_t lower_bound(const uint64_t *keys, int64_t n, uint64_t k)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (keys[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int compare_keys(const void *a, const void *b)
 {
     const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
+/* A probe is placed when its mask is set and its distance is within the bound. */
+static int is_wanted(const float *d, float b, int64_t col, uint8_t mask)
+{
+    return mask && d[col] <= b;
+}
+
+/* The counting route for one row: each wanted probe counts the candidates before it. */
+static void place_by_counting(const float *d, float b, const int64_t *probe_cols,
+                              const uint8_t *mask, int64_t probes, int64_t *out,
+                              const float *cand_d, const int32_t *cand_i, int64_t n)
+{
+    for (int64_t j = 0; j < probes; j++) {
+        if (!is_wanted(d, b, probe_cols[j], mask[j])) {
+            out[j] = -1;
+            continue;
+        }
+        const float dp = d[probe_cols[j]];
+        const int32_t cp = (int32_t)probe_cols[j];
+        int32_t before = 0;
+        for (int64_t i = 0; i < n; i++)
+            before += (cand_d[i] < dp) | ((cand_d[i] == dp) & (cand_i[i] < cp));
+        out[j] = before;
+    }
+}
+
 /* The binary-search route for one row: with the wanted probes' keys sorted, a candidate x falls
  * after bin(x) = #{probes with key < key(x)} of them; #{x : bin(x) <= t} counts the candidates up
  * to probe t, itself included (it is a candidate), so its position is that count minus one.
- * keys: the wanted probes' keys (sorted here); hist: wanted + 1 zeroed counters. */
-static void positions_by_search(const float *cand_d, const int32_t *cand_i, int64_t n,
-                                uint64_t *keys, int64_t wanted, int64_t *hist)
+ * keys, hist: wanted + 1 entries. */
+static void place_by_search(const float *d, float b, const int64_t *probe_cols,
+                            const uint8_t *mask, int64_t probes, int64_t *out,
+                            const float *cand_d, const int32_t *cand_i, int64_t n,
+                            int64_t wanted, uint64_t *keys, int64_t *hist)
 {
+    int64_t w = 0;
+    for (int64_t j = 0; j < probes; j++)
+        if (is_wanted(d, b, probe_cols[j], mask[j]))
+            keys[w++] = order_key(d[probe_cols[j]], probe_cols[j]);
     qsort(keys, (size_t)wanted, sizeof(uint64_t), compare_keys);
-    for (int64_t i = 0; i < n; i++) {
-        const uint64_t k = order_key(cand_d[i], cand_i[i]);
-        int64_t lo = 0, hi = wanted;  /* first probe key >= k */
-        while (lo < hi) {
-            const int64_t mid = (lo + hi) / 2;
-            if (keys[mid] < k)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        hist[lo]++;
-    }
+    for (int64_t t = 0; t <= wanted; t++)
+        hist[t] = 0;
+    for (int64_t i = 0; i < n; i++)
+        hist[lower_bound(keys, wanted, order_key(cand_d[i], cand_i[i]))]++;
     for (int64_t t = 1; t < wanted; t++)
         hist[t] += hist[t - 1];
+    for (int64_t j = 0; j < probes; j++)
+        out[j] = is_wanted(d, b, probe_cols[j], mask[j])
+                     ? hist[lower_bound(keys, wanted, order_key(d[probe_cols[j]], probe_cols[j]))] - 1
+                     : -1;
 }
 
 /* dist: rows x cols fp32, row r at dist + r * ld; bound: rows; probe_cols / mask / out:
@@ -128,54 +169,17 @@ int64_t bounded_positions(const float *dist, int64_t rows, int64_t cols, int64_t
             nan |= cand_d[i] != cand_d[i];
         if (nan)
             return r;
+        const int64_t *row_cols = probe_cols + r * probes;
+        const uint8_t *row_mask = mask + r * probes;
         int64_t wanted = 0;
-        for (int64_t j = 0; j < probes; j++) {
-            const int64_t o = r * probes + j;
-            wanted += mask[o] && d[probe_cols[o]] <= b;
-        }
-        if (wanted > MANY_PROBES) {
-            int64_t w = 0;
-            for (int64_t j = 0; j < probes; j++) {
-                const int64_t o = r * probes + j;
-                if (mask[o] && d[probe_cols[o]] <= b)
-                    keys[w++] = order_key(d[probe_cols[o]], probe_cols[o]);
-            }
-            for (int64_t t = 0; t <= wanted; t++)
-                hist[t] = 0;
-            positions_by_search(cand_d, cand_i, n, keys, wanted, hist);
-            for (int64_t j = 0; j < probes; j++) {  /* each probe finds its rank among them */
-                const int64_t o = r * probes + j, c = probe_cols[o];
-                if (!mask[o] || !(d[c] <= b)) {
-                    out[o] = -1;
-                    continue;
-                }
-                const uint64_t k = order_key(d[c], c);
-                int64_t lo = 0, hi = wanted;
-                while (lo < hi) {
-                    const int64_t mid = (lo + hi) / 2;
-                    if (keys[mid] < k)
-                        lo = mid + 1;
-                    else
-                        hi = mid;
-                }
-                out[o] = hist[lo] - 1;
-            }
-            continue;
-        }
-        for (int64_t j = 0; j < probes; j++) {
-            const int64_t o = r * probes + j;
-            const int64_t c = probe_cols[o];
-            const float dp = d[c];
-            if (!mask[o] || !(dp <= b)) {
-                out[o] = -1;
-                continue;
-            }
-            const int32_t ci = (int32_t)c;
-            int32_t before = 0;
-            for (int64_t i = 0; i < n; i++)
-                before += (cand_d[i] < dp) | ((cand_d[i] == dp) & (cand_i[i] < ci));
-            out[o] = before;
-        }
+        for (int64_t j = 0; j < probes; j++)
+            wanted += is_wanted(d, b, row_cols[j], row_mask[j]);
+        if (wanted > MANY_PROBES)
+            place_by_search(d, b, row_cols, row_mask, probes, out + r * probes, cand_d, cand_i, n,
+                            wanted, keys, hist);
+        else
+            place_by_counting(d, b, row_cols, row_mask, probes, out + r * probes, cand_d, cand_i,
+                              n);
     }
     return -1;
 }
