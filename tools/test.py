@@ -46,9 +46,9 @@ def main():
     setup_distributed(cfg)
     runner = build_runner(cfg)
     runner.test()
-    teardown_distributed()
     if args.show_dir:
         write_show_dir(runner, cfg, args.show_dir)
+    teardown_distributed()  # last: a launched worker process ends here
 
 
 def write_show_dir(runner, cfg, show_dir: str) -> None:

@@ -45,7 +45,7 @@ def main():
         runner.train()
         if not args.no_test and cfg.get('test_dataloader') is not None:
             runner.test()
-    teardown_distributed()
+    teardown_distributed()  # last: a launched worker process ends here
 
 
 if __name__ == '__main__':
