@@ -84,6 +84,7 @@ def build(compiler: Optional[str] = None, flags: Optional[Sequence[str]] = None,
         if done.returncode != 0:
             raise RuntimeError(f'"{compiler} {" ".join(flags)} {SOURCE}" failed:\n'
                                f'{done.stderr.strip()[-2000:]}')
+        os.chmod(tmp, 0o755)  # mkstemp's 0600 would keep others sharing the cache out
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
