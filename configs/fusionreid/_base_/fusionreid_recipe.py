@@ -8,21 +8,9 @@ _base_ = [
     '../../_base_/default_runtime.py',
     './fusionreid_r50_vitb16.py',
 ]
-# image size: the size configs set img_size; the pipelines follow it ('${img_size}')
+# image size: the size configs set img_size; the pipelines of reid_datasets.py follow it
+# ('${img_size}', resolved when the config is loaded)
 img_size = (256, 128)
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size='${img_size}'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PadRandomCrop', size='${img_size}', padding=10),
-    dict(type='RandomErasing', prob=0.5),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', size='${img_size}'),
-    dict(type='PackReIDInputs'),
-]
 train_dataloader = dict(
     batch_size=128,
     sampler=dict(type='PKSampler', num_instances=16, batch_size=128))
