@@ -35,13 +35,32 @@ def kernels():
     return out
 
 
+def tied_distances(g, shape, step):
+    """Few distinct values (exact ties) including zeros of both signs (they compare equal)."""
+    dist = torch.randint(-3, 4, shape, generator=g).float() * step
+    dist[dist == 0] = torch.where(torch.rand((dist == 0).sum(), generator=g) < 0.5, -0.0, 0.0)
+    return dist
+
+
+def expected_below(dist, cols, mask, bound):
+    """The stable-argsort positions of the probes within the bound, -1 for the others."""
+    expected = stable_argsort_positions(dist, cols, mask)
+    expected[dist.gather(1, cols) > bound[:, None]] = -1
+    return expected
+
+
+def assert_every_build(fns, dist, cols, mask, bound, expected, label):
+    for name, fn in fns.items():
+        assert torch.equal(native.bounded_positions(dist, cols, mask, bound, fn=fn),
+                           expected), (name, label)
+
+
 def random_case(g, trial):
     rows = int(torch.randint(1, 7, (), generator=g))
     cols_n = int(torch.randint(1, 90, (), generator=g))  # across the 8 / 16-lane boundaries
     probes = int(torch.randint(1, 9, (), generator=g))
     if trial % 3 == 0:  # many exact ties, also at the bound, and -0.0 against +0.0
-        dist = torch.randint(-2, 4, (rows, cols_n), generator=g).float() * 0.5
-        dist[dist == 0] = torch.where(torch.rand((dist == 0).sum(), generator=g) < 0.5, -0.0, 0.0)
+        dist = tied_distances(g, (rows, cols_n), 0.5)
     else:
         dist = torch.randn(rows, cols_n, generator=g)
     cols = torch.randint(0, cols_n, (rows, probes), generator=g)
@@ -60,12 +79,9 @@ def test_kernel_equals_stable_argsort_below_the_bound_on_every_code_path():
     assert len(fns) >= 2 or not _cpu_flags()  # on x86-64 at least the scalar build runs too
     for trial in range(150):
         dist, cols, mask, bound = random_case(g, trial)
-        expected = stable_argsort_positions(dist, cols, mask)
-        expected[dist.gather(1, cols) > bound[:, None]] = -1  # beyond the bound: not placed
+        expected = expected_below(dist, cols, mask, bound)  # beyond the bound: not placed
         assert torch.equal(bounded_positions(dist, cols, mask, bound), expected)
-        for name, fn in fns.items():
-            assert torch.equal(native.bounded_positions(dist, cols, mask, bound, fn=fn),
-                               expected), (name, trial)
+        assert_every_build(fns, dist, cols, mask, bound, expected, trial)
 
 
 @needs_kernel
@@ -75,19 +91,14 @@ def test_rows_with_hundreds_of_probes_take_the_search_route_and_agree():
     for trial in range(4):  # > 256 wanted probes (the search route) next to rows with a few
         dist = torch.randn(3, 700, generator=g)
         if trial % 2:  # ties, -0.0 / +0.0 and repeated probe columns
-            dist = torch.randint(-3, 4, (3, 700), generator=g).float() * 0.25
-            dist[dist == 0] = torch.where(torch.rand((dist == 0).sum(), generator=g) < 0.5,
-                                          -0.0, 0.0)
+            dist = tied_distances(g, (3, 700), 0.25)
         cols = torch.randint(0, 700, (3, 400), generator=g)
         mask = torch.ones(3, 400, dtype=torch.bool)
         mask[1, 5:] = False  # 5 probes: the counting route
         bound = torch.stack([dist[0].max(), dist[1].max(), dist[2].quantile(0.8)])
-        expected = stable_argsort_positions(dist, cols, mask)
-        expected[dist.gather(1, cols) > bound[:, None]] = -1
+        expected = expected_below(dist, cols, mask, bound)
         assert int(((expected >= 0).sum(1) > 256).sum()) == 2  # rows 0 and 2: the search route
-        for name, fn in fns.items():
-            assert torch.equal(native.bounded_positions(dist, cols, mask, bound, fn=fn),
-                               expected), (name, trial)
+        assert_every_build(fns, dist, cols, mask, bound, expected, trial)
 
 
 @needs_kernel
